@@ -1,0 +1,219 @@
+/**
+ * The three backends and the automatic choice between them:
+ *
+ * - `wasm`: onnxruntime-web's WebAssembly (SIMD) CPU provider, multi-threaded;
+ * - `webgpu`: onnxruntime-web's WebGPU provider;
+ * - `native`: onnxruntime-node, for Deno and Node callers (an optional
+ *   dependency, loaded only when asked for).
+ *
+ * `auto` takes a hardware WebGPU adapter when there is one, else native where
+ * it loads, else wasm, and says what it chose and why.
+ *
+ * @module
+ */
+
+import type { OnnxGraph } from "../graph/onnx.ts";
+import { createOrtSession, firstLine, type OrtApi } from "./ort_session.ts";
+import { type BackendChoice, BackendError, type BackendName, type Session } from "./session.ts";
+import { findWebGpuAdapter } from "./webgpu_adapter.ts";
+
+/** Options of {@linkcode createSession}. */
+export interface SessionOptions {
+  /** Which backend (default `auto`). */
+  backend?: BackendChoice;
+  /**
+   * CPU threads for wasm and native (default: all cores). The wasm runtime
+   * fixes its thread count when its first session is created.
+   */
+  threads?: number;
+  /** Receives one-line notices: the backend chosen, fallbacks. */
+  onNotice?: (message: string) => void;
+}
+
+interface OrtEnv {
+  env: {
+    logLevel?: string;
+    wasm: { numThreads?: number };
+    webgpu: { adapter?: unknown };
+    versions?: Record<string, string>;
+  };
+}
+
+type OrtModule = OrtApi & OrtEnv;
+
+function defaultThreads(): number {
+  const n = (globalThis.navigator as { hardwareConcurrency?: number } | undefined)
+    ?.hardwareConcurrency;
+  return Number.isInteger(n) && n! > 0 ? n! : 1;
+}
+
+function checkThreads(threads: number | undefined): number {
+  const t = threads ?? defaultThreads();
+  if (!Number.isInteger(t) || t < 1 || t > 256) {
+    throw new RangeError(`threads ${threads} must be an integer from 1 to 256`);
+  }
+  return t;
+}
+
+// Outside browsers, "onnxruntime-web" resolves to its Node build (CPU, threads
+// through worker_threads); the WebGPU build must be imported by its subpath and
+// can only run its CPU part on one thread there. In a browser bundle both
+// names may point to the same module.
+let wasmModule: Promise<OrtModule> | undefined;
+let webgpuModule: Promise<OrtModule> | undefined;
+let wasmThreads: number | undefined;
+
+async function loadWasm(threads: number, notice: (m: string) => void): Promise<OrtModule> {
+  wasmModule ??= import("onnxruntime-web") as Promise<unknown> as Promise<OrtModule>;
+  const ort = await wasmModule;
+  if (wasmThreads === undefined) {
+    ort.env.wasm.numThreads = threads;
+    ort.env.logLevel = "error";
+    wasmThreads = threads;
+  } else if (wasmThreads !== threads) {
+    notice(`wasm: keeping ${wasmThreads} thread(s); the count is fixed by the first session`);
+  }
+  return ort;
+}
+
+async function loadWebGpu(): Promise<OrtModule> {
+  webgpuModule ??= (import("onnxruntime-web/webgpu") as Promise<unknown> as Promise<OrtModule>)
+    .then((ort) => {
+      ort.env.logLevel = "error";
+      return ort;
+    });
+  return await webgpuModule;
+}
+
+let nativeModule: Promise<OrtModule> | undefined;
+
+/**
+ * Loads onnxruntime-node, or throws a {@linkcode BackendError} saying why it is
+ * unavailable. The specifier is a variable so that bundlers leave it out.
+ */
+export async function loadNative(): Promise<OrtModule> {
+  const specifier = "onnxruntime-node";
+  nativeModule ??= import(specifier).then((m) => (m.default?.InferenceSession ? m.default : m));
+  try {
+    return await nativeModule;
+  } catch (e) {
+    nativeModule = undefined;
+    throw new BackendError(
+      `native: onnxruntime-node is not available (${firstLine(e)}); install it ` +
+        `(npm i onnxruntime-node) or choose --backend wasm`,
+      { cause: e },
+    );
+  }
+}
+
+async function wasmSession(graph: OnnxGraph, threads: number, notice: (m: string) => void) {
+  const ort = await loadWasm(threads, notice);
+  return createOrtSession(ort, graph, {
+    backend: "wasm",
+    device: `WebAssembly SIMD, ${wasmThreads} thread(s)`,
+    sessionOptions: { executionProviders: ["wasm"] },
+  });
+}
+
+async function nativeSession(graph: OnnxGraph, threads: number) {
+  const ort = await loadNative();
+  return createOrtSession(ort, graph, {
+    backend: "native",
+    device: `onnxruntime-node CPU, ${threads} thread(s)`,
+    sessionOptions: {
+      executionProviders: ["cpu"],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+    },
+  });
+}
+
+async function webgpuSession(graph: OnnxGraph, adapter: unknown, description: string) {
+  const ort = await loadWebGpu();
+  ort.env.webgpu.adapter ??= adapter;
+  return createOrtSession(ort, graph, {
+    backend: "webgpu",
+    device: `WebGPU ${description}`,
+    // onnxruntime 1.30's WebGPU NHWC kernels mis-compute some convolutions
+    // (e.g. 6 → 8 channels, and grouped transposed convolutions with one output
+    // channel per group); the NCHW kernels are right. See tests/runtime_test.ts.
+    sessionOptions: { executionProviders: [{ name: "webgpu", preferredLayout: "NCHW" }] },
+  });
+}
+
+/**
+ * Loads `graph` on a backend.
+ *
+ * @example
+ * ```ts
+ * import { createSession, input, mul, toOnnx } from "../../mod.ts";
+ * const x = input("x", [3]);
+ * const session = await createSession(toOnnx({ y: mul(x, 2) }), { backend: "wasm" });
+ * const { y } = await session.run({ x: new Float32Array([1, 2, 3]) });
+ * ```
+ */
+export async function createSession(
+  graph: OnnxGraph,
+  options: SessionOptions = {},
+): Promise<Session> {
+  const choice = options.backend ?? "auto";
+  const notice = options.onNotice ?? (() => {});
+  const threads = checkThreads(options.threads);
+  const chosen = (s: Session, why: string) => {
+    notice(`backend: ${s.backend} (${s.device})${why ? ` — ${why}` : ""}`);
+    return s;
+  };
+  switch (choice) {
+    case "wasm":
+      return chosen(await wasmSession(graph, threads, notice), "");
+    case "native":
+      return chosen(await nativeSession(graph, threads), "");
+    case "webgpu": {
+      const found = await findWebGpuAdapter();
+      if (!found) {
+        notice("webgpu: no WebGPU adapter here, falling back to wasm");
+        return chosen(await wasmSession(graph, threads, notice), "");
+      }
+      const why = found.software ? "software adapter: expect it to be very slow" : "";
+      return chosen(await webgpuSession(graph, found.adapter, found.description), why);
+    }
+    case "auto": {
+      const found = await findWebGpuAdapter();
+      if (found && !found.software) {
+        return chosen(await webgpuSession(graph, found.adapter, found.description), "hardware GPU");
+      }
+      const gpuWhy = found
+        ? `WebGPU adapter ${found.description} is software`
+        : "no WebGPU adapter";
+      try {
+        return chosen(await nativeSession(graph, threads), gpuWhy);
+      } catch (e) {
+        if (
+          !(e instanceof BackendError) || !e.message.startsWith("native: onnxruntime-node is not")
+        ) {
+          throw e;
+        }
+        return chosen(await wasmSession(graph, threads, notice), `${gpuWhy}; native unavailable`);
+      }
+    }
+    default:
+      throw new RangeError(
+        `backend "${choice}" is unknown; choose auto, webgpu, native or wasm`,
+      );
+  }
+}
+
+/** The backends that can run here, probed without creating a session. */
+export async function availableBackends(): Promise<BackendName[]> {
+  const out: BackendName[] = [];
+  const gpu = await findWebGpuAdapter();
+  if (gpu) out.push("webgpu");
+  try {
+    await loadNative();
+    out.push("native");
+  } catch {
+    // not installed or not loadable here
+  }
+  out.push("wasm");
+  return out;
+}
