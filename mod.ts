@@ -20,3 +20,4 @@
 export * from "./core/graph/mod.ts";
 export * from "./core/runtime/mod.ts";
 export { mulberry32, normal, uniform, type UniformOptions } from "./core/random.ts";
+export * from "./core/network/mod.ts";
