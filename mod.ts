@@ -17,7 +17,5 @@
  * @module
  */
 
-export * from "./core/graph/mod.ts";
-export * from "./core/runtime/mod.ts";
-export { mulberry32, normal, uniform, type UniformOptions } from "./core/random.ts";
-export * from "./core/network/mod.ts";
+export * from "./core/mod.ts";
+export * from "./plugins/mod.ts";

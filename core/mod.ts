@@ -1,0 +1,49 @@
+/**
+ * The core: tensor expressions and autodiff, runtimes, feature networks, the
+ * plugin API and the objective compiler. Built-in plugins import from here
+ * (the layering keeps `plugins/` below `mod.ts`); users import the same
+ * functions from the package root.
+ *
+ * @module
+ */
+
+export * from "./graph/mod.ts";
+export * from "./runtime/mod.ts";
+export * from "./network/mod.ts";
+export { mulberry32, normal, uniform, type UniformOptions } from "./random.ts";
+export {
+  booleanOption,
+  choiceOption,
+  integerOption,
+  type LayerSelection,
+  layersOption,
+  type LayerWeight,
+  numberOption,
+  type NumberOptionInit,
+  OptionError,
+  type OptionSchema,
+  type OptionSpec,
+  type OptionValues,
+  parseOptions,
+} from "./options.ts";
+export {
+  type CostContext,
+  definePlugin,
+  IMAGE_LAYER,
+  type NetworkInfo,
+  type Plugin,
+  pluginFromJson,
+  type PluginSpec,
+  type PluginUse,
+  type PluginUseJson,
+  resolveLayers,
+  type TargetContext,
+} from "./plugin.ts";
+export { fitLongSide, resizeImage, type RgbImage, rgbImage } from "./image.ts";
+export {
+  compileObjective,
+  type Evaluation,
+  type Objective,
+  type ObjectiveSpec,
+  type StyleReference,
+} from "./objective.ts";

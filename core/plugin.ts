@@ -1,0 +1,223 @@
+/**
+ * The plugin API. A cost plugin is a plain object: a name, an option schema,
+ * the feature layers it reads, optionally how it computes targets from a
+ * reference image, and its cost as forward math on tensor expressions. The
+ * core differentiates it; a plugin never writes a gradient.
+ *
+ * A configured plugin ({@linkcode PluginUse}) serialises to
+ * `{ "plugin": name, "weight": w, "options": {…} }`, so recipes and share
+ * links can name it.
+ *
+ * @module
+ */
+
+import type { Tensor } from "./graph/mod.ts";
+import {
+  type LayerSelection,
+  type LayerWeight,
+  OptionError,
+  type OptionSpec,
+  parseOptions,
+  showValue,
+} from "./options.ts";
+
+/** Option values of a plugin, by name. */
+export type PluginOptions = Record<string, unknown>;
+
+/** The option schema describing the values `V`: one {@linkcode OptionSpec} per key. */
+export type OptionSchemaFor<V extends PluginOptions> = { readonly [K in keyof V]: OptionSpec<V[K]> };
+
+/** What a plugin may know about the feature network. */
+export interface NetworkInfo {
+  /** Registry name (`vgg19`, `inception`, `tiny`, …). */
+  readonly name: string;
+  /** Every layer name, in order. */
+  readonly layers: readonly string[];
+  /** The network's recommended layers. */
+  readonly defaults: {
+    readonly style: readonly LayerWeight[];
+    readonly content: readonly LayerWeight[];
+  };
+}
+
+/** The raw pixels instead of a network layer: `[1, 3, H, W]` in [0, 1]. */
+export const IMAGE_LAYER = "image";
+
+/** What {@linkcode PluginSpec.targets} gets for one reference image. */
+export interface TargetContext {
+  /** The reference image's features at `layer` (or its pixels for `"image"`). */
+  features(layer: string): Tensor;
+  /** The network. */
+  readonly network: NetworkInfo;
+}
+
+/** What {@linkcode PluginSpec.cost} gets. */
+export interface CostContext {
+  /** The generated image's features at `layer` (or its pixels for `"image"`). */
+  features(layer: string): Tensor;
+  /** The targets computed from the reference image, as constants (same keys as `targets` returned). */
+  readonly targets: Readonly<Record<string, Tensor>>;
+  /** The network. */
+  readonly network: NetworkInfo;
+}
+
+/** Everything a plugin declares. */
+export interface PluginSpec<V extends PluginOptions = PluginOptions> {
+  /** Unique name, used in recipes (`content`, `style`, `tv`, …). */
+  readonly name: string;
+  /** One line for help texts. */
+  readonly description: string;
+  /** Its options (use `numberOption`, `choiceOption`, `layersOption`, …). */
+  readonly options: OptionSchemaFor<V>;
+  /** The reference image its targets come from, if any. */
+  readonly reference?: "content" | "style";
+  /**
+   * How several style images combine: `"targets"` (default) blends the target
+   * arrays by the style weights before one cost; `"costs"` adds one cost per
+   * style image, weighted.
+   */
+  readonly blend?: "targets" | "costs";
+  /** The feature layers it reads (`"image"` for raw pixels). */
+  layers(options: V, network: NetworkInfo): readonly string[];
+  /**
+   * Size of the reference image relative to the output (style scale; default
+   * 1). The reference keeps its aspect ratio: its longer side becomes the
+   * output's longer side times this.
+   */
+  referenceScale?(options: V): number;
+  /** Targets from one reference image, as expressions; run once, then fed to `cost` as constants. */
+  targets?(ctx: TargetContext, options: V): Record<string, Tensor>;
+  /** The cost: a scalar expression of the generated image's features and the targets. */
+  cost(ctx: CostContext, options: V): Tensor;
+}
+
+/** A defined plugin: its spec, and a way to configure it. */
+export interface Plugin<V extends PluginOptions = PluginOptions> {
+  /** The plugin's name. */
+  readonly name: string;
+  /** The definition. */
+  readonly spec: PluginSpec<V>;
+  /** Checks options (filling defaults) and a weight, and returns a use of this plugin. */
+  use(options?: Partial<V> | Record<string, unknown>, weight?: number): PluginUse<V>;
+}
+
+/** A plugin with checked options and a weight in the total cost. */
+export interface PluginUse<V extends PluginOptions = PluginOptions> {
+  /** The plugin. */
+  readonly plugin: Plugin<V>;
+  /** Checked options, defaults filled in. */
+  readonly options: V;
+  /** Its weight in the total cost (α, β, γ…). */
+  readonly weight: number;
+  /** `{ plugin, weight, options }`. */
+  toJSON(): PluginUseJson;
+}
+
+/** A plugin use as JSON (in recipes). */
+export interface PluginUseJson {
+  /** Plugin name. */
+  plugin: string;
+  /** Weight in the total cost. */
+  weight: number;
+  /** Its options (missing ones take their defaults). */
+  options?: Record<string, unknown>;
+}
+
+/**
+ * Defines a cost plugin.
+ *
+ * @example
+ * ```ts
+ * import { definePlugin, numberOption, reduceMean, square, sub } from "../mod.ts";
+ *
+ * // Pull the image's mean brightness towards a target value.
+ * export const brightness = definePlugin({
+ *   name: "brightness",
+ *   description: "mean pixel value close to a target",
+ *   options: { target: numberOption({ default: 0.5, min: 0, max: 1, description: "target mean" }) },
+ *   layers: () => ["image"],
+ *   cost: ({ features }, { target }) => square(sub(reduceMean(features("image")), target)),
+ * });
+ * const use = brightness.use({ target: 0.4 }, 10);
+ * ```
+ */
+export function definePlugin<V extends PluginOptions>(spec: PluginSpec<V>): Plugin<V> {
+  if (!/^[a-z][a-z0-9_-]*$/.test(spec.name ?? "")) {
+    throw new OptionError(
+      `definePlugin: name ${JSON.stringify(spec.name)} must be lowercase letters, digits, - or _`,
+    );
+  }
+  if (spec.reference !== undefined && spec.reference !== "content" && spec.reference !== "style") {
+    throw new OptionError(`plugin ${spec.name}: reference must be "content" or "style"`);
+  }
+  if (spec.reference && !spec.targets) {
+    throw new OptionError(`plugin ${spec.name}: a plugin with a reference image needs targets()`);
+  }
+  const plugin: Plugin<V> = {
+    name: spec.name,
+    spec,
+    use(options, weight = 1) {
+      const checked = parseOptions(spec.options, options, `plugin ${spec.name}`) as V;
+      if (typeof weight !== "number" || !Number.isFinite(weight) || weight < 0) {
+        throw new OptionError(
+          `plugin ${spec.name}: weight must be a number ≥ 0, got ${showValue(weight)}`,
+        );
+      }
+      return {
+        plugin,
+        options: checked,
+        weight,
+        toJSON: () => ({ plugin: spec.name, weight, options: structuredClone(checked) }),
+      };
+    },
+  };
+  return plugin;
+}
+
+/**
+ * Resolves a layer selection: `"style"`/`"content"` become the network's
+ * recommended layers; names are checked against the network.
+ */
+export function resolveLayers(
+  selection: LayerSelection,
+  network: NetworkInfo,
+  owner: string,
+): LayerWeight[] {
+  const list = selection === "style" || selection === "content"
+    ? network.defaults[selection].map((l) => ({ ...l }))
+    : selection;
+  for (const { layer } of list) {
+    if (layer !== IMAGE_LAYER && !network.layers.includes(layer)) {
+      throw new OptionError(
+        `${owner}: unknown layer "${layer}" for network ${network.name} (layers: ${
+          network.layers.join(", ")
+        })`,
+      );
+    }
+  }
+  return list;
+}
+
+/** Turns recipe JSON into a plugin use, looking the name up in `plugins`. */
+export function pluginFromJson(json: unknown, plugins: ReadonlyMap<string, Plugin>): PluginUse {
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new OptionError(`a plugin entry must be an object like {"plugin": "style", "weight": 1}`);
+  }
+  const { plugin: name, weight, options, ...rest } = json as Record<string, unknown>;
+  const extra = Object.keys(rest);
+  if (extra.length) {
+    throw new OptionError(
+      `plugin entry: unknown field "${extra[0]}" (fields: plugin, weight, options)`,
+    );
+  }
+  const plugin = typeof name === "string" ? plugins.get(name) : undefined;
+  if (!plugin) {
+    throw new OptionError(
+      `unknown plugin ${JSON.stringify(name)} (plugins: ${[...plugins.keys()].join(", ")})`,
+    );
+  }
+  return plugin.use(
+    options as Record<string, unknown> | undefined,
+    weight === undefined ? 1 : weight as number,
+  );
+}

@@ -1,0 +1,23 @@
+/**
+ * The built-in cost plugins, each written with the same public API a user's
+ * plugin uses.
+ *
+ * @module
+ */
+
+import type { Plugin } from "../core/mod.ts";
+import { content } from "./content.ts";
+import { gramMatrix, style } from "./style.ts";
+import { tv } from "./tv.ts";
+import { featureStatistics, meanCovariance } from "./mean_covariance.ts";
+
+export { content, featureStatistics, gramMatrix, meanCovariance, style, tv };
+export type { ContentOptions } from "./content.ts";
+export type { StyleOptions } from "./style.ts";
+export type { TvOptions } from "./tv.ts";
+export type { MeanCovarianceOptions } from "./mean_covariance.ts";
+
+/** Built-in plugins by name, for recipes. */
+export const BUILTIN_PLUGINS: ReadonlyMap<string, Plugin> = new Map<string, Plugin>(
+  ([content, style, tv, meanCovariance] as Plugin[]).map((p) => [p.name, p]),
+);

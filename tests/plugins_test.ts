@@ -1,0 +1,289 @@
+/**
+ * The built-in cost plugins: exact values against plain loops on small
+ * hand-made tensors, and gradients through a small random network against
+ * finite differences.
+ */
+
+import {
+  compileObjective,
+  constant,
+  content,
+  type CostContext,
+  FeatureNetwork,
+  gramMatrix,
+  meanCovariance,
+  type NetworkInfo,
+  type Plugin,
+  type PluginUse,
+  randomWeights,
+  type RgbImage,
+  rgbImage,
+  style,
+  type Tensor,
+  TINY,
+  tv,
+  uniform,
+} from "../mod.ts";
+import { evaluate } from "./support/reference.ts";
+import { relativeError } from "./support/gradcheck.ts";
+import { assert, assertAlmostEquals } from "./support/assert.ts";
+
+// ------------------------------------------------------------ plain loops
+
+/** a[c][y][x] of a [1, C, H, W] array. */
+const at = (a: Float32Array, c: number, y: number, x: number, h: number, w: number) =>
+  a[(c * h + y) * w + x];
+
+function loopGram(a: Float32Array, c: number, h: number, w: number): number[][] {
+  const g = Array.from({ length: c }, () => new Array<number>(c).fill(0));
+  for (let k = 0; k < c; k++) {
+    for (let k2 = 0; k2 < c; k2++) {
+      for (let y = 0; y < h; y++) {
+        for (let x = 0; x < w; x++) g[k][k2] += at(a, k, y, x, h, w) * at(a, k2, y, x, h, w);
+      }
+    }
+  }
+  return g;
+}
+
+function loopContent(
+  a: Float32Array,
+  b: Float32Array,
+  c: number,
+  h: number,
+  w: number,
+  norm: string,
+) {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += (a[i] - b[i]) ** 2;
+  return norm === "half" ? s / 2 : s / (4 * h * w * c);
+}
+
+function loopStyleLayer(gen: Float32Array, sty: Float32Array, c: number, h: number, w: number) {
+  const g = loopGram(gen, c, h, w);
+  const t = loopGram(sty, c, h, w);
+  let s = 0;
+  for (let k = 0; k < c; k++) for (let k2 = 0; k2 < c; k2++) s += (t[k][k2] - g[k][k2]) ** 2;
+  return s / (2 * h * w * c) ** 2;
+}
+
+function loopTv(img: Float32Array, h: number, w: number, beta: number, eps: number) {
+  let s = 0;
+  for (let c = 0; c < 3; c++) {
+    for (let y = 0; y < h - 1; y++) {
+      for (let x = 0; x < w - 1; x++) {
+        const p = at(img, c, y, x, h, w);
+        const d = (at(img, c, y + 1, x, h, w) - p) ** 2 + (at(img, c, y, x + 1, h, w) - p) ** 2;
+        s += beta === 2 ? d : (d + eps) ** (beta / 2);
+      }
+    }
+  }
+  return s;
+}
+
+function loopMeanCov(gen: Float32Array, sty: Float32Array, c: number, n: number) {
+  const stats = (a: Float32Array) => {
+    const mean = Array.from({ length: c }, (_, k) => {
+      let s = 0;
+      for (let i = 0; i < n; i++) s += a[k * n + i];
+      return s / n;
+    });
+    const cov = mean.map((mk, k) =>
+      mean.map((mk2, k2) => {
+        let s = 0;
+        for (let i = 0; i < n; i++) s += (a[k * n + i] - mk) * (a[k2 * n + i] - mk2);
+        return s / n;
+      })
+    );
+    return { mean, cov };
+  };
+  const g = stats(gen);
+  const s = stats(sty);
+  let dm = 0;
+  let dc = 0;
+  for (let k = 0; k < c; k++) {
+    dm += (g.mean[k] - s.mean[k]) ** 2;
+    for (let k2 = 0; k2 < c; k2++) dc += (g.cov[k][k2] - s.cov[k][k2]) ** 2;
+  }
+  return dm / c + dc / (c * c);
+}
+
+// ------------------------------------------------------------ plugin math on hand-made features
+
+const C = 3;
+const H = 4;
+const W = 5;
+const genA = uniform(C * H * W, 1, { lo: 0, hi: 2 });
+const genB = uniform(2 * 2 * 3, 2, { lo: 0, hi: 2 });
+const refA = uniform(C * H * W, 3, { lo: 0, hi: 2 });
+const refB = uniform(2 * 2 * 3, 4, { lo: 0, hi: 2 });
+const network: NetworkInfo = {
+  name: "handmade",
+  layers: ["a", "b"],
+  defaults: { style: [{ layer: "a", weight: 1 }], content: [{ layer: "a", weight: 1 }] },
+};
+const handmade = (a: Float32Array, b: Float32Array) => {
+  const tensors: Record<string, Tensor> = {
+    a: constant(a, [1, C, H, W]),
+    b: constant(b, [1, 2, 2, 3]),
+  };
+  return (layer: string) => tensors[layer];
+};
+
+/** A plugin's cost on the hand-made features, targets from the hand-made reference, in float64. */
+function pluginCost(use: PluginUse): number {
+  const spec = use.plugin.spec;
+  const refFeatures = handmade(refA, refB);
+  let targets: Record<string, Tensor> = {};
+  if (spec.targets) {
+    const exprs = spec.targets({ features: refFeatures, network }, use.options);
+    const values = evaluate(Object.values(exprs), {});
+    targets = Object.fromEntries(
+      Object.keys(exprs).map((k, i) => [k, constant(Float32Array.from(values[i]), exprs[k].shape)]),
+    );
+  }
+  const ctx: CostContext = { features: handmade(genA, genB), targets, network };
+  return evaluate([spec.cost(ctx, use.options)], {})[0][0];
+}
+
+Deno.test("gram matrix equals the plain sum entry by entry", () => {
+  const g = evaluate([gramMatrix(constant(genA, [1, C, H, W]))], {})[0];
+  const expected = loopGram(genA, C, H, W);
+  for (let k = 0; k < C; k++) {
+    for (let k2 = 0; k2 < C; k2++) assertAlmostEquals(g[k * C + k2], expected[k][k2], 1e-5);
+  }
+});
+
+Deno.test("content cost equals the plain loop, both normalisations", () => {
+  for (const normalisation of ["half", "size"] as const) {
+    const got = pluginCost(content.use({ layers: ["a"], normalisation }));
+    const want = loopContent(genA, refA, C, H, W, normalisation);
+    assertAlmostEquals(got, want, 1e-6 * Math.abs(want));
+  }
+});
+
+Deno.test("content cost over two layers with weights", () => {
+  const got = pluginCost(
+    content.use({ layers: [{ layer: "a", weight: 2 }, { layer: "b", weight: 0.5 }] }),
+  );
+  const want = 2 * loopContent(genA, refA, C, H, W, "half") +
+    0.5 * loopContent(genB, refB, 2, 2, 3, "half");
+  assertAlmostEquals(got, want, 1e-6 * want);
+});
+
+Deno.test("style cost equals the plain loop with per-layer weights", () => {
+  const got = pluginCost(
+    style.use({ layers: [{ layer: "a", weight: 0.3 }, { layer: "b", weight: 0.7 }] }),
+  );
+  const want = 0.3 * loopStyleLayer(genA, refA, C, H, W) +
+    0.7 * loopStyleLayer(genB, refB, 2, 2, 3);
+  assertAlmostEquals(got, want, 1e-5 * want);
+});
+
+Deno.test("total variation equals the plain loop, β = 2 and β = 1", () => {
+  const img = uniform(3 * H * W, 5, { lo: 0, hi: 1 });
+  const features = (layer: string) => {
+    assert(layer === "image");
+    return constant(img, [1, 3, H, W]);
+  };
+  for (const [beta, epsilon] of [[2, 0], [1, 1e-8], [1.5, 1e-3]]) {
+    const use = tv.use({ beta, epsilon });
+    const got = evaluate([tv.spec.cost({ features, targets: {}, network }, use.options)], {})[0][0];
+    const want = loopTv(img, H, W, beta, epsilon);
+    assertAlmostEquals(got, want, 1e-6 * want);
+  }
+});
+
+Deno.test("mean-and-covariance cost equals the plain loop", () => {
+  const got = pluginCost(meanCovariance.use({ layers: ["a"] }));
+  const want = loopMeanCov(genA, refA, C, H * W);
+  assertAlmostEquals(got, want, 1e-6 * want);
+});
+
+// ------------------------------------------------------------ gradients through a network
+
+const net = new FeatureNetwork(TINY, randomWeights(TINY, 3));
+const image = (w: number, h: number, seed: number): RgbImage =>
+  rgbImage(w, h, uniform(3 * w * h, seed, { lo: 0, hi: 1 }));
+const contentImage = image(12, 10, 11);
+const styleImages = [{ image: image(16, 16, 12), weight: 2 }, {
+  image: image(9, 14, 13),
+  weight: 1,
+}];
+
+async function gradientCheck(plugin: Plugin, options: Record<string, unknown>) {
+  const objective = await compileObjective({
+    network: net,
+    plugins: [plugin.use(options, 1.5)],
+    size: { width: 12, height: 10 },
+    content: contentImage,
+    styles: styleImages,
+  }, { backend: "wasm" });
+  const pixels = uniform(3 * 12 * 10, 21, { lo: 0.1, hi: 0.9 });
+  const { total, gradient } = await objective.evaluate(pixels);
+  await objective.release();
+  const x = Float64Array.from(pixels);
+  const cost = () => evaluate([objective.expressions.total], { image: x })[0][0];
+  assertAlmostEquals(total, cost(), 1e-5 * Math.abs(total));
+  const fd = new Float64Array(x.length);
+  const h = 1e-6;
+  for (let j = 0; j < x.length; j++) {
+    const keep = x[j];
+    x[j] = keep + h;
+    const plus = cost();
+    x[j] = keep - h;
+    const minus = cost();
+    x[j] = keep;
+    fd[j] = (plus - minus) / (2 * h);
+  }
+  const err = relativeError(gradient, fd);
+  assert(err < 1e-4, `${plugin.name}: gradient relative error ${err}`);
+}
+
+Deno.test("content gradient through the tiny network matches finite differences", async () => {
+  await gradientCheck(content, { layers: ["relu1", "relu3"] });
+});
+
+Deno.test("style gradient (two style images, style scale) matches finite differences", async () => {
+  await gradientCheck(style, { scale: 1.5 });
+});
+
+Deno.test("tv gradient, β = 1, matches finite differences", async () => {
+  await gradientCheck(tv, { beta: 1, epsilon: 1e-4 });
+});
+
+Deno.test("mean-covariance gradient matches finite differences", async () => {
+  await gradientCheck(meanCovariance, {});
+});
+
+Deno.test("several style images blend by mixing their Gram targets with normalised weights", async () => {
+  const size = { width: 8, height: 8 };
+  const styles = [{ image: image(8, 8, 31), weight: 3 }, { image: image(8, 8, 32), weight: 1 }];
+  const objective = await compileObjective({
+    network: net,
+    plugins: [style.use({ layers: ["relu2"] })],
+    size,
+    styles,
+  }, { backend: "wasm" });
+  const pixels = uniform(3 * 64, 33, { lo: 0, hi: 1 });
+  const { terms } = await objective.evaluate(pixels);
+  await objective.release();
+  // Independently: features by the reference interpreter, Grams and their blend by loops.
+  const featuresOf = (data: Float32Array) => {
+    const t = net.features(constant(data, [1, 3, 8, 8]), ["relu2"]).relu2;
+    return { values: Float32Array.from(evaluate([t], {})[0]), shape: t.shape };
+  };
+  const gen = featuresOf(pixels);
+  const [, c, h, w] = gen.shape;
+  const grams = styles.map((s) => loopGram(featuresOf(s.image.data).values, c, h, w));
+  const g = loopGram(gen.values, c, h, w);
+  let sum = 0;
+  for (let k = 0; k < c; k++) {
+    for (let k2 = 0; k2 < c; k2++) {
+      const target = 0.75 * grams[0][k][k2] + 0.25 * grams[1][k][k2];
+      sum += (target - g[k][k2]) ** 2;
+    }
+  }
+  const want = sum / (2 * h * w * c) ** 2;
+  assertAlmostEquals(terms.style, want, 1e-4 * want);
+});
