@@ -47,3 +47,23 @@ export {
   type ObjectiveSpec,
   type StyleReference,
 } from "./objective.ts";
+export * from "./optim/mod.ts";
+export { combineLuminance, luminance, luminanceImage } from "./color.ts";
+export {
+  DEFAULT_PLUGINS,
+  defaultRecipe,
+  parseRecipe,
+  type Recipe,
+  RECIPE_VERSION,
+  type Settings,
+  SETTINGS_SCHEMA,
+} from "./recipe.ts";
+export {
+  outputSize,
+  type ProgressEvent,
+  scaleSizes,
+  stylize,
+  type StylizeInput,
+  type StylizeOptions,
+  type StylizeResult,
+} from "./stylize.ts";

@@ -1,0 +1,303 @@
+/**
+ * The stylisation driver: coarse-to-fine scales, initialisation, the
+ * optimiser loop, progress events with previews, cancellation, "preserve
+ * original colours", several style images, and texture synthesis (no content
+ * image). Runtime-agnostic: web APIs only.
+ *
+ * @module
+ */
+
+import { compileObjective, type Evaluation, type Objective } from "./objective.ts";
+import { fitLongSide, resizeImage, type RgbImage, rgbImage } from "./image.ts";
+import { combineLuminance, luminanceImage } from "./color.ts";
+import { adam, IterateAverage, lbfgs, type Optimizer } from "./optim/mod.ts";
+import { OptionError, parseOptions } from "./options.ts";
+import { type Settings, SETTINGS_SCHEMA } from "./recipe.ts";
+import { uniform } from "./random.ts";
+import type { FeatureNetwork } from "./network/mod.ts";
+import type { PluginUse } from "./plugin.ts";
+
+/** What to stylise. */
+export interface StylizeInput {
+  /** The feature network. */
+  network: FeatureNetwork;
+  /** The cost terms. */
+  plugins: readonly PluginUse[];
+  /** The content image; absent for texture synthesis. */
+  content?: RgbImage;
+  /** The style images (blend weights in `settings.styleWeights`). */
+  styles?: readonly RgbImage[];
+  /** The starting image when `settings.init` is `image`. */
+  initImage?: RgbImage;
+  /** Settings (see {@linkcode Settings}); missing ones take their defaults. */
+  settings?: Partial<Settings>;
+}
+
+/** Progress of a run. */
+export type ProgressEvent =
+  | { type: "scale"; scale: number; scales: number; width: number; height: number }
+  | {
+    type: "iteration";
+    scale: number;
+    scales: number;
+    iteration: number;
+    iterations: number;
+    terms: Readonly<Record<string, number>>;
+    total: number;
+    msPerIteration: number;
+    evaluations: number;
+  }
+  | { type: "preview"; scale: number; iteration: number; image: RgbImage }
+  | { type: "warning"; message: string };
+
+/** Options of {@linkcode stylize}. */
+export interface StylizeOptions {
+  /** Receives progress events. */
+  onProgress?: (event: ProgressEvent) => void;
+  /** Stops the run (it then rejects with the signal's reason). */
+  signal?: AbortSignal;
+  /** CPU threads for wasm/native (default all). */
+  threads?: number;
+  /** One-line notices (backend chosen, adjustments). */
+  onNotice?: (message: string) => void;
+}
+
+/** The outcome of a run. */
+export interface StylizeResult {
+  /** The stylised image. */
+  image: RgbImage;
+  /** Final cost terms (unweighted) at the last scale. */
+  terms: Record<string, number>;
+  /** Final weighted total. */
+  total: number;
+  /** Backend and device used. */
+  backend: string;
+  /** Device description. */
+  device: string;
+  /** Optimiser iterations and function evaluations over all scales. */
+  iterations: number;
+  /** Function evaluations over all scales. */
+  evaluations: number;
+  /** Problems met and handled (NaN/Inf, early stops). */
+  warnings: string[];
+  /** The settings used, defaults filled in. */
+  settings: Settings;
+}
+
+/** Output size: the content's aspect ratio, or `aspect` for a texture. */
+export function outputSize(
+  settings: Settings,
+  content?: RgbImage,
+): { width: number; height: number } {
+  if (content) return fitLongSide(content, settings.size);
+  const a = settings.aspect;
+  return a >= 1
+    ? { width: settings.size, height: Math.max(1, Math.round(settings.size / a)) }
+    : { width: Math.max(1, Math.round(settings.size * a)), height: settings.size };
+}
+
+/** Longer sides of the scales, geometric from `minSize` to `size`. */
+export function scaleSizes(settings: Settings, networkMin: number): number[] {
+  const { scales, size } = settings;
+  const low = Math.max(settings.minSize, networkMin);
+  if (scales === 1 || low >= size) return [size];
+  return Array.from(
+    { length: scales },
+    (_, k) => Math.round(low * (size / low) ** (k / (scales - 1))),
+  );
+}
+
+function startImage(
+  settings: Settings,
+  size: { width: number; height: number },
+  input: StylizeInput,
+  content?: RgbImage,
+): RgbImage {
+  switch (settings.init) {
+    case "content":
+      if (content) return resizeImage(content, size);
+      // A texture has no content image: noise is the natural start.
+      return startImage({ ...settings, init: "noise" }, size, input);
+    case "noise":
+      return rgbImage(
+        size.width,
+        size.height,
+        uniform(3 * size.width * size.height, settings.seed, { lo: 0, hi: 1 }),
+      );
+    case "gray":
+      return rgbImage(
+        size.width,
+        size.height,
+        new Float32Array(3 * size.width * size.height).fill(0.5),
+      );
+    case "image":
+      if (!input.initImage) throw new OptionError("init is image but no initial image was given");
+      return resizeImage(input.initImage, size);
+  }
+}
+
+function checkInput(input: StylizeInput, settings: Settings): void {
+  const styles = input.styles ?? [];
+  if (settings.styleWeights.length && settings.styleWeights.length !== styles.length) {
+    throw new OptionError(
+      `styleWeights has ${settings.styleWeights.length} weights for ${styles.length} style image(s); give one per style image`,
+    );
+  }
+  if (settings.preserveColors && !input.content) {
+    throw new OptionError("preserveColors needs a content image (its colours are the ones kept)");
+  }
+}
+
+/**
+ * Stylises: runs the optimiser over every scale and returns the image.
+ *
+ * @example
+ * ```ts
+ * import { FeatureNetwork, randomWeights, rgbImage, style, stylize, TINY, tv, uniform } from "../mod.ts";
+ * const network = new FeatureNetwork(TINY, randomWeights(TINY, 1));
+ * const styleImage = rgbImage(32, 32, uniform(3 * 32 * 32, 2, { lo: 0, hi: 1 }));
+ * const { image } = await stylize({
+ *   network,
+ *   plugins: [style.use({}, 1), tv.use({}, 1e-4)],
+ *   styles: [styleImage],
+ *   settings: { size: 32, scales: 1, iterations: 20, init: "noise", backend: "wasm" },
+ * });
+ * ```
+ */
+export async function stylize(
+  input: StylizeInput,
+  options: StylizeOptions = {},
+): Promise<StylizeResult> {
+  const settings = parseOptions(SETTINGS_SCHEMA, input.settings ?? {}, "settings") as Settings;
+  checkInput(input, settings);
+  const emit = options.onProgress ?? (() => {});
+  const signal = options.signal;
+  signal?.throwIfAborted();
+  const warnings: string[] = [];
+  const warn = (message: string) => {
+    warnings.push(message);
+    emit({ type: "warning", message });
+  };
+
+  // Luminance-only transfer: optimise grey images, put the content's colours back at the end.
+  const colours = settings.preserveColors ? input.content : undefined;
+  const content = colours ? luminanceImage(colours) : input.content;
+  const styleImages = (input.styles ?? []).map((s) => colours ? luminanceImage(s, colours) : s);
+  const weights = settings.styleWeights.length ? settings.styleWeights : styleImages.map(() => 1);
+  const styles = styleImages.map((image, i) => ({ image, weight: weights[i] }));
+  const finalSize = outputSize(settings, input.content);
+  const sides = scaleSizes(settings, input.network.description.minSize);
+  if (settings.minSize < input.network.description.minSize && settings.scales > 1) {
+    options.onNotice?.(
+      `scales: the coarsest scale starts at ${
+        sides[0]
+      } px, the smallest network ${input.network.name} handles`,
+    );
+  }
+  const withColours = (image: RgbImage) =>
+    colours
+      ? combineLuminance(image, resizeImage(colours, { width: image.width, height: image.height }))
+      : image;
+
+  let image: RgbImage | undefined;
+  let last: Evaluation | undefined;
+  let backend = "";
+  let device = "";
+  let iterations = 0;
+  let evaluations = 0;
+  for (let k = 0; k < sides.length; k++) {
+    signal?.throwIfAborted();
+    const size = k === sides.length - 1 ? finalSize : fitLongSide(finalSize, sides[k]);
+    emit({ type: "scale", scale: k + 1, scales: sides.length, ...size });
+    const start = image ? resizeImage(image, size) : startImage(settings, size, input, content);
+    let objective: Objective | undefined;
+    try {
+      objective = await compileObjective({
+        network: input.network,
+        pooling: settings.pooling === "auto" ? undefined : settings.pooling,
+        plugins: input.plugins,
+        size,
+        content: content && resizeImage(content, size),
+        styles,
+      }, {
+        backend: settings.backend,
+        threads: options.threads,
+        onNotice: k === 0 ? options.onNotice : undefined,
+      });
+      backend = objective.session.backend;
+      device = objective.session.device;
+      const evaluate = async (x: Float32Array) => {
+        const e = await objective!.evaluate(x);
+        return { ...e, value: e.total };
+      };
+      const bounds = { lower: 0, upper: 1 };
+      const optimizer: Optimizer<Evaluation & { value: number }> = settings.optimizer === "lbfgs"
+        ? lbfgs(evaluate, start.data, { history: settings.history, bounds })
+        : adam(evaluate, start.data, { learningRate: settings.learningRate, bounds });
+      const average = settings.average > 0
+        ? new IterateAverage(start.data.length, settings.average)
+        : undefined;
+      last = await optimizer.start();
+      evaluations++;
+      const current = () =>
+        rgbImage(size.width, size.height, average ? average.value() : optimizer.x);
+      let stuck = 0;
+      for (let i = 1; i <= settings.iterations; i++) {
+        signal?.throwIfAborted();
+        const t0 = performance.now();
+        const step = await optimizer.step();
+        const ms = performance.now() - t0;
+        iterations++;
+        evaluations += step.evaluations;
+        last = step.at;
+        average?.update(optimizer.x);
+        emit({
+          type: "iteration",
+          scale: k + 1,
+          scales: sides.length,
+          iteration: i,
+          iterations: settings.iterations,
+          terms: step.at.terms,
+          total: step.at.total,
+          msPerIteration: ms,
+          evaluations: step.evaluations,
+        });
+        if (
+          settings.previewEvery > 0 &&
+          (i % settings.previewEvery === 0 || i === settings.iterations)
+        ) {
+          emit({ type: "preview", scale: k + 1, iteration: i, image: withColours(current()) });
+        }
+        if (step.stalled === "non-finite") {
+          warn(
+            `scale ${
+              k + 1
+            }, iteration ${i}: the cost or gradient became NaN/Inf; kept the last good image ` +
+              `and stopped this scale`,
+          );
+          break;
+        }
+        if (step.stalled === "converged") break;
+        stuck = step.stalled === "no-decrease" ? stuck + 1 : 0;
+        if (stuck >= 3) {
+          warn(`scale ${k + 1}, iteration ${i}: no further decrease; stopped this scale early`);
+          break;
+        }
+      }
+      image = current();
+    } finally {
+      await objective?.release();
+    }
+  }
+  return {
+    image: withColours(image!),
+    terms: { ...last!.terms },
+    total: last!.total,
+    backend,
+    device,
+    iterations,
+    evaluations,
+    warnings,
+    settings,
+  };
+}
