@@ -25,7 +25,9 @@ import {
 export type PluginOptions = Record<string, unknown>;
 
 /** The option schema describing the values `V`: one {@linkcode OptionSpec} per key. */
-export type OptionSchemaFor<V extends PluginOptions> = { readonly [K in keyof V]: OptionSpec<V[K]> };
+export type OptionSchemaFor<V extends PluginOptions> = {
+  readonly [K in keyof V]: OptionSpec<V[K]>;
+};
 
 /** What a plugin may know about the feature network. */
 export interface NetworkInfo {

@@ -14,7 +14,10 @@ export function assert(condition: unknown, message = "assertion failed"): assert
 
 /** Deep, strict equality. */
 export function assertEquals<T>(actual: T, expected: T, message?: string): void {
-  deepStrictEqual(actual, expected, message);
+  // Two calls: @types/node 26 (pulled in by npm packages such as tfjs) has no
+  // overload taking `string | undefined`.
+  if (message === undefined) deepStrictEqual(actual, expected);
+  else deepStrictEqual(actual, expected, message);
 }
 
 /** `|actual − expected| ≤ tolerance`. */
