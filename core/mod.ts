@@ -67,3 +67,10 @@ export {
   type StylizeOptions,
   type StylizeResult,
 } from "./stylize.ts";
+export {
+  loadNetwork,
+  type LoadNetworkOptions,
+  type NetworkEntry,
+  networkFromFile,
+  NETWORKS,
+} from "./network/registry.ts";

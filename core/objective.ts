@@ -145,7 +145,7 @@ async function computeTargets(
   spec: ObjectiveSpec,
   info: NetworkInfo,
   layersOf: readonly (readonly string[])[],
-  options: SessionOptions,
+  open: (graph: OnnxGraph) => Promise<Session>,
 ): Promise<
   Map<number, { arrays: Record<string, { data: Float32Array; shape: number[] }>; weight: number }[]>
 > {
@@ -219,7 +219,7 @@ async function computeTargets(
         outputs[`t${index}_${key}`] = t;
       }
     }
-    const session = await createSession(toOnnx(outputs, { name: `targets_${job.key}` }), options);
+    const session = await open(toOnnx(outputs, { name: `targets_${job.key}` }));
     const values = await session.run({ reference: job.image.data });
     await session.release();
     for (const { index } of job.uses) {
@@ -323,7 +323,15 @@ export async function compileObjective(
       }
     }
   });
-  const targets = await computeTargets(spec, info, layersOf, options);
+  // Every session of this objective runs where the first one landed; the
+  // choice is announced once.
+  let sessionOptions = options;
+  const open = async (g: OnnxGraph) => {
+    const s = await createSession(g, sessionOptions);
+    sessionOptions = { ...options, backend: s.backend, onNotice: undefined };
+    return s;
+  };
+  const targets = await computeTargets(spec, info, layersOf, open);
 
   const { width, height } = spec.size;
   const image = input("image", [1, 3, height, width]);
@@ -362,7 +370,7 @@ export async function compileObjective(
   const total = addN(weighted);
   const [gradient] = grad(total, [image]);
   const graph = toOnnx({ ...outputs, total, gradient }, { name: "objective" });
-  const session = await createSession(graph, options);
+  const session = await open(graph);
 
   return {
     terms: names,

@@ -70,6 +70,8 @@ export interface StylizeResult {
   terms: Record<string, number>;
   /** Final weighted total. */
   total: number;
+  /** The weighted total where the final scale started (to compare with `total`). */
+  startTotal: number;
   /** Backend and device used. */
   backend: string;
   /** Device description. */
@@ -201,10 +203,13 @@ export async function stylize(
 
   let image: RgbImage | undefined;
   let last: Evaluation | undefined;
+  let startTotal = NaN;
   let backend = "";
   let device = "";
   let iterations = 0;
   let evaluations = 0;
+  // Later scales run where the first one landed (no second probe or notice).
+  let backendChoice = settings.backend;
   for (let k = 0; k < sides.length; k++) {
     signal?.throwIfAborted();
     const size = k === sides.length - 1 ? finalSize : fitLongSide(finalSize, sides[k]);
@@ -220,11 +225,12 @@ export async function stylize(
         content: content && resizeImage(content, size),
         styles,
       }, {
-        backend: settings.backend,
+        backend: backendChoice,
         threads: options.threads,
         onNotice: k === 0 ? options.onNotice : undefined,
       });
       backend = objective.session.backend;
+      backendChoice = objective.session.backend;
       device = objective.session.device;
       const evaluate = async (x: Float32Array) => {
         const e = await objective!.evaluate(x);
@@ -238,11 +244,15 @@ export async function stylize(
         ? new IterateAverage(start.data.length, settings.average)
         : undefined;
       last = await optimizer.start();
+      startTotal = last.total;
       evaluations++;
       const current = () =>
         rgbImage(size.width, size.height, average ? average.value() : optimizer.x);
       let stuck = 0;
       for (let i = 1; i <= settings.iterations; i++) {
+        // Let queued events (a Ctrl-C, a worker's stop message) run: backends
+        // may resolve without ever yielding to the event loop.
+        await new Promise((resolve) => setTimeout(resolve, 0));
         signal?.throwIfAborted();
         const t0 = performance.now();
         const step = await optimizer.step();
@@ -293,6 +303,7 @@ export async function stylize(
     image: withColours(image!),
     terms: { ...last!.terms },
     total: last!.total,
+    startTotal,
     backend,
     device,
     iterations,

@@ -1,11 +1,10 @@
 /**
- * Import first in tests that touch WebGPU: the Vulkan loader prints an error
- * for every adapter request when XDG_RUNTIME_DIR is unset (harmless, but it
- * buries the test output).
+ * Import first in tests that touch WebGPU, so the Vulkan loader does not print
+ * a warning for every adapter request (see cli/runtime_dir.ts).
  *
  * @module
  */
 
-if (!Deno.env.get("XDG_RUNTIME_DIR")) {
-  Deno.env.set("XDG_RUNTIME_DIR", Deno.makeTempDirSync({ prefix: "xdg-" }));
-}
+import { ensureRuntimeDir } from "../../cli/runtime_dir.ts";
+
+ensureRuntimeDir();

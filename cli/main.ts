@@ -1,0 +1,328 @@
+/**
+ * The command-line program: arguments → recipe → images and network →
+ * stylize → output file. Every failure becomes one line on stderr and a
+ * non-zero exit status (2 for usage mistakes, 130 when interrupted); the
+ * output file is written atomically, so it is complete or absent.
+ *
+ * @module
+ */
+
+import {
+  BUILTIN_PLUGINS,
+  type FeatureNetwork,
+  IMAGE_LAYER,
+  loadNetwork,
+  type NetworkDescription,
+  networkFromFile,
+  parseRecipe,
+  type Plugin,
+  type PluginUse,
+  resolveLayers,
+  type RgbImage,
+  stylize,
+} from "../mod.ts";
+import { applyFlags, type CliArgs, helpText, parseCommandLine, UsageError } from "./args.ts";
+import { DEFAULT_MAX_PIXELS, formatOf, readImage, writeImage } from "./image_io.ts";
+import { checkWritable, writeFileAtomic } from "./atomic_write.ts";
+import { FileStore } from "./file_store.ts";
+import { formatCost, formatDuration, type ProgressMode, ProgressReporter } from "./progress.ts";
+import { VERSION } from "./version.ts";
+import { ensureRuntimeDir } from "./runtime_dir.ts";
+
+/** Thrown when the user interrupts (Ctrl-C). */
+class Interrupted extends Error {
+  constructor() {
+    super("interrupted; no output was written");
+    this.name = "Interrupted";
+  }
+}
+
+async function readJson(path: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) throw new UsageError(`${what} ${path}: no such file`);
+    throw new UsageError(`${what} ${path}: cannot read (${(e as Error).message.split("\n")[0]})`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UsageError(
+      `${what} ${path}: not valid JSON (${(e as Error).message.split("\n")[0]})`,
+    );
+  }
+}
+
+/** Plugins exported by the modules given with --plugin, added to the built-ins. */
+async function pluginRegistry(modules: string[]): Promise<Map<string, Plugin>> {
+  const registry = new Map(BUILTIN_PLUGINS);
+  for (const path of modules) {
+    const url = new URL(path, `file://${Deno.cwd()}/`);
+    let module: Record<string, unknown>;
+    try {
+      module = await import(url.href);
+    } catch (e) {
+      throw new UsageError(
+        `--plugin ${path}: cannot load the module (${(e as Error).message.split("\n")[0]})`,
+      );
+    }
+    const found = Object.values(module).filter((v): v is Plugin =>
+      typeof v === "object" && v !== null && "spec" in v && "use" in v && "name" in v
+    );
+    if (!found.length) {
+      throw new UsageError(
+        `--plugin ${path}: the module exports no plugin (made with definePlugin)`,
+      );
+    }
+    for (const p of found) registry.set(p.name, p);
+  }
+  return registry;
+}
+
+/** The layers the plugins read, given a description (so only their weights load). */
+function layersFor(uses: readonly PluginUse[]) {
+  return (d: NetworkDescription): string[] => {
+    const info = { name: d.name, layers: d.layers.map((l) => l.name), defaults: d.defaults };
+    const names = uses.flatMap((u) => [...u.plugin.spec.layers(u.options, info)]);
+    for (const use of uses) {
+      const layers = (use.options as { layers?: unknown }).layers;
+      if (layers !== undefined) resolveLayers(layers as never, info, `plugin ${use.plugin.name}`);
+    }
+    return [...new Set(names.filter((n) => n !== IMAGE_LAYER))];
+  };
+}
+
+async function openNetwork(
+  name: string,
+  uses: readonly PluginUse[],
+  seed: number,
+  reporter: ProgressReporter,
+  signal: AbortSignal,
+): Promise<FeatureNetwork> {
+  const layers = layersFor(uses);
+  if (/\.(safetensors|onnx)$/i.test(name) || name.includes("/")) {
+    let bytes: Uint8Array;
+    try {
+      bytes = await Deno.readFile(name);
+    } catch (e) {
+      throw new UsageError(
+        `--network ${name}: ${
+          e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message.split("\n")[0]
+        }`,
+      );
+    }
+    return networkFromFile(bytes, { source: name, layers });
+  }
+  let lastShown = 0;
+  return await loadNetwork(name, {
+    store: new FileStore(),
+    layers,
+    seed,
+    signal,
+    onNotice: (m) => reporter.say(m),
+    onProgress: (p) => {
+      reporter.json({ event: "download", ...p });
+      const now = performance.now();
+      if (now - lastShown > 1000 || p.done === p.total) {
+        lastShown = now;
+        reporter.say(
+          `downloading weights: ${(p.done / 1e6).toFixed(1)} / ${(p.total / 1e6).toFixed(1)} MB`,
+        );
+      }
+    },
+  });
+}
+
+function numbered(output: string, scale: number, iteration: number): string {
+  const dot = output.lastIndexOf(".");
+  return `${output.slice(0, dot)}_s${scale}_${String(iteration).padStart(4, "0")}${
+    output.slice(dot)
+  }`;
+}
+
+function positiveInt(flags: CliArgs["flags"], name: string, fallback: number, min = 1): number {
+  const v = flags[name];
+  if (v === undefined) return fallback;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) {
+    throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+  }
+  return n;
+}
+
+/** Runs the CLI with `argv`; returns the exit status. */
+export async function main(argv: readonly string[]): Promise<number> {
+  ensureRuntimeDir();
+  let reporter = new ProgressReporter("quiet");
+  const controller = new AbortController();
+  const onSigint = () => controller.abort(new Interrupted());
+  try {
+    Deno.addSignalListener("SIGINT", onSigint);
+  } catch {
+    // signals unsupported here (e.g. Windows without a console)
+  }
+  const started = performance.now();
+  try {
+    const args = parseCommandLine(argv);
+    const { flags } = args;
+    if (flags.help) {
+      console.log(helpText(VERSION));
+      return 0;
+    }
+    if (flags.version) {
+      console.log(`stylegram ${VERSION}`);
+      return 0;
+    }
+    const mode: ProgressMode = flags.json
+      ? "json"
+      : flags.quiet
+      ? "quiet"
+      : Deno.stderr.isTerminal()
+      ? "bar"
+      : "lines";
+    reporter = new ProgressReporter(mode);
+
+    const output = flags.output as string | undefined;
+    if (!output) throw new UsageError("missing the output file: add -o OUT.png");
+    formatOf(output);
+    await checkWritable(output); // before the long run, not after it
+    const saveEvery = positiveInt(flags, "save-every", 0, 0);
+    const quality = positiveInt(flags, "quality", 92);
+    if (quality > 100) throw new UsageError(`--quality must be from 1 to 100, got ${quality}`);
+    const maxPixels = positiveInt(flags, "max-pixels", DEFAULT_MAX_PIXELS);
+    const threads = flags.threads === undefined ? undefined : positiveInt(flags, "threads", 1);
+
+    const registry = await pluginRegistry((flags.plugin as string[] | undefined) ?? []);
+    const base = flags.recipe ? await readJson(flags.recipe as string, "--recipe") : {};
+    if (typeof base !== "object" || base === null || Array.isArray(base)) {
+      throw new UsageError(`--recipe ${flags.recipe}: must hold a JSON object`);
+    }
+    const { recipe, uses } = parseRecipe(
+      applyFlags(base as Record<string, unknown>, flags),
+      registry,
+    );
+
+    const texture = Boolean(flags.texture);
+    const needsContent = uses.some((u) => u.plugin.spec.reference === "content");
+    const needsStyle = uses.some((u) => u.plugin.spec.reference === "style");
+    const contentPath: string | undefined = texture ? undefined : args.images[0];
+    const stylePaths = texture ? args.images : args.images.slice(1);
+    if (!texture && !contentPath) {
+      throw new UsageError(
+        "give a content image and at least one style image (or --texture STYLE)",
+      );
+    }
+    if (needsStyle && stylePaths.length === 0) {
+      throw new UsageError(
+        texture
+          ? "--texture needs at least one style image"
+          : "give at least one style image after the content image",
+      );
+    }
+    if (needsContent && !contentPath) {
+      throw new UsageError("the recipe's content cost needs a content image");
+    }
+    if (recipe.init === "image" && !flags["init-image"]) {
+      throw new UsageError("--init image needs --init-image FILE");
+    }
+
+    const decode = { maxPixels };
+    const content: RgbImage | undefined = contentPath
+      ? await readImage(contentPath, decode)
+      : undefined;
+    const styles = await Promise.all(stylePaths.map((p) => readImage(p, decode)));
+    const initImage = flags["init-image"]
+      ? await readImage(flags["init-image"] as string, decode)
+      : undefined;
+    controller.signal.throwIfAborted();
+
+    const network = await openNetwork(
+      recipe.network,
+      uses,
+      recipe.seed,
+      reporter,
+      controller.signal,
+    );
+    reporter.json({ event: "start", version: VERSION, network: network.name, recipe });
+    const saving: Promise<void>[] = [];
+    const { version: _version, plugins: _plugins, ...settings } = recipe;
+    const result = await stylize(
+      {
+        network,
+        plugins: uses,
+        content,
+        styles,
+        initImage,
+        settings: { ...settings, previewEvery: saveEvery },
+      },
+      {
+        signal: controller.signal,
+        threads,
+        onNotice: (m) => reporter.say(m),
+        onProgress: (e) => {
+          reporter.event(e);
+          if (e.type === "preview" && saveEvery > 0 && e.iteration % saveEvery === 0) {
+            const path = numbered(output, e.scale, e.iteration);
+            saving.push(
+              writeImage(e.image, path, { quality }).then(() =>
+                reporter.json({ event: "saved", path })
+              ),
+            );
+          }
+        },
+      },
+    );
+    await Promise.all(saving);
+    reporter.finish();
+    await writeImage(result.image, output, { quality });
+    if (flags["save-recipe"]) {
+      const path = flags["save-recipe"] as string;
+      await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(recipe, null, 2) + "\n"));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    reporter.json({
+      event: "done",
+      output,
+      width: result.image.width,
+      height: result.image.height,
+      seconds: Math.round(seconds * 100) / 100,
+      iterations: result.iterations,
+      evaluations: result.evaluations,
+      backend: result.backend,
+      device: result.device,
+      network: network.name,
+      startTotal: result.startTotal,
+      total: result.total,
+      terms: result.terms,
+      warnings: result.warnings,
+    });
+    reporter.say(
+      `wrote ${output} (${result.image.width}×${result.image.height}) in ${
+        formatDuration(seconds)
+      }: ` +
+        `${result.iterations} iterations on ${result.backend}, total cost ${
+          formatCost(result.startTotal)
+        } → ` +
+        `${formatCost(result.total)}`,
+    );
+    return 0;
+  } catch (e) {
+    reporter.finish();
+    const interrupted = e instanceof Interrupted || controller.signal.aborted;
+    const message = interrupted
+      ? "interrupted; no output was written"
+      : (e instanceof Error ? e.message : String(e)).split("\n")[0];
+    reporter.json({ event: "error", message });
+    const hint = e instanceof UsageError ? " (see --help)" : "";
+    console.error(`stylegram: ${message}${hint}`);
+    if (Deno.env.get("STYLEGRAM_DEBUG") && e instanceof Error) console.error(e.stack);
+    return interrupted ? 130 : e instanceof UsageError ? 2 : 1;
+  } finally {
+    try {
+      Deno.removeSignalListener("SIGINT", onSigint);
+    } catch {
+      // nothing to remove
+    }
+  }
+}

@@ -1,0 +1,349 @@
+/**
+ * The CLI end to end, as a user runs it (`deno run -A cli.ts …` in a child
+ * process): a real run on small images with the tiny network, JSON progress,
+ * recipes, and every kind of bad input, each of which must give one line on
+ * stderr, a non-zero exit and no output file.
+ */
+
+import sharp from "sharp";
+import { assert, assertEquals } from "./support/assert.ts";
+
+const root = new URL("..", import.meta.url).pathname;
+const dir = await Deno.makeTempDir({ prefix: "stylegram-cli-" });
+const content = `${dir}/content.png`;
+const style = `${dir}/style.jpg`;
+
+/** Small test images made with sharp: a gradient and stripes. */
+async function makeImages() {
+  const w = 48, h = 36;
+  const a = new Uint8Array(w * h * 3).map((
+    _,
+    i,
+  ) => (i % 3 === 0 ? (i / 3) % w * 5 : i % 3 === 1 ? Math.floor(i / 3 / w) * 7 : 128));
+  await sharp(a, { raw: { width: w, height: h, channels: 3 } }).png().toFile(content);
+  const b = new Uint8Array(40 * 40 * 3).map((_, i) => (Math.floor(i / 3 / 4) % 2 ? 230 : 20));
+  await sharp(b, { raw: { width: 40, height: 40, channels: 3 } }).jpeg().toFile(style);
+}
+await makeImages();
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+async function cli(args: string[], options: { signalAfter?: RegExp } = {}): Promise<Run> {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${root}cli.ts`, ...args],
+    cwd: dir,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).spawn();
+  const decoder = new TextDecoder();
+  let stdout = "";
+  const reading = (async () => {
+    for await (const chunk of child.stdout) {
+      stdout += decoder.decode(chunk);
+      if (options.signalAfter?.test(stdout)) {
+        child.kill("SIGINT");
+        options.signalAfter = undefined;
+      }
+    }
+  })();
+  const stderrText = new Response(child.stderr).text();
+  const status = await child.status;
+  await reading;
+  return { code: status.code, stdout, stderr: await stderrText };
+}
+
+/** The lines stylegram itself wrote to stderr (not Deno's own download notes). */
+const ownLines = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("stylegram:"));
+
+const fast = [
+  "--network",
+  "tiny",
+  "--size",
+  "32",
+  "--iterations",
+  "8",
+  "--scales",
+  "1",
+  "--backend",
+  "wasm",
+];
+
+Deno.test("a run writes a valid image of the right size; cost falls; --json lines parse", async () => {
+  const out = `${dir}/out.png`;
+  const r = await cli([content, style, "-o", out, "--json", ...fast]);
+  assertEquals(r.code, 0, r.stderr);
+  const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  assertEquals(events[0].event, "start");
+  assert(events.some((e) => e.event === "iteration"));
+  const done = events[events.length - 1];
+  assertEquals(done.event, "done");
+  assert(done.total < done.startTotal, `cost ${done.startTotal} → ${done.total}`);
+  const meta = await sharp(out).metadata();
+  assertEquals([meta.format, meta.width, meta.height], ["png", 32, 24]);
+});
+
+Deno.test("recipes round-trip: --save-recipe then --recipe gives the same recipe and image", async () => {
+  const recipe = `${dir}/recipe.json`;
+  const a = await cli([
+    content,
+    style,
+    "-o",
+    `${dir}/a.webp`,
+    "--save-recipe",
+    recipe,
+    "--style-weight",
+    "5000",
+    "--seed",
+    "3",
+    "-q",
+    ...fast,
+  ]);
+  assertEquals(a.code, 0, a.stderr);
+  const saved = JSON.parse(await Deno.readTextFile(recipe));
+  assertEquals(saved.version, 1);
+  assertEquals(saved.plugins.find((p: { plugin: string }) => p.plugin === "style").weight, 5000);
+  const b = await cli([
+    content,
+    style,
+    "-o",
+    `${dir}/b.webp`,
+    "--recipe",
+    recipe,
+    "--save-recipe",
+    `${dir}/again.json`,
+    "-q",
+  ]);
+  assertEquals(b.code, 0, b.stderr);
+  assertEquals(JSON.parse(await Deno.readTextFile(`${dir}/again.json`)), saved);
+  assertEquals(await Deno.readFile(`${dir}/a.webp`), await Deno.readFile(`${dir}/b.webp`));
+});
+
+Deno.test("--save-every writes numbered files; texture synthesis needs no content", async () => {
+  const r = await cli([
+    "--texture",
+    style,
+    "-o",
+    `${dir}/tex.jpg`,
+    "--save-every",
+    "4",
+    "--aspect",
+    "2",
+    "-q",
+    ...fast,
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  const meta = await sharp(`${dir}/tex.jpg`).metadata();
+  assertEquals([meta.width, meta.height], [32, 16]);
+  for (const n of ["0004", "0008"]) await Deno.stat(`${dir}/tex_s1_${n}.jpg`);
+});
+
+Deno.test("--help documents every option with defaults; --version", async () => {
+  const help = await cli(["--help"]);
+  assertEquals(help.code, 0);
+  for (
+    const flag of [
+      "--size",
+      "--iterations",
+      "--content-weight",
+      "--style-weight",
+      "--tv-weight",
+      "--style-blend",
+      "--style-scale",
+      "--network",
+      "--backend",
+      "--threads",
+      "--optimizer",
+      "--init",
+      "--seed",
+      "--scales",
+      "--pooling",
+      "--preserve-colors",
+      "--save-every",
+      "--recipe",
+      "--save-recipe",
+      "--json",
+      "--quiet",
+    ]
+  ) {
+    assert(help.stdout.includes(flag), `--help mentions ${flag}`);
+  }
+  assert(help.stdout.includes("[default: 512]"));
+  const version = await cli(["--version"]);
+  assert(/^stylegram \d+\.\d+\.\d+/.test(version.stdout), version.stdout);
+});
+
+/** A PNG whose header claims `w`×`h` pixels, with a token of data: refused before decoding. */
+function bombPng(w: number, h: number): Uint8Array {
+  const crcTable = Array.from({ length: 256 }, (_, n) => {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    return c >>> 0;
+  });
+  const crc = (bytes: Uint8Array) => {
+    let c = 0xffffffff;
+    for (const b of bytes) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+  const chunk = (type: string, data: Uint8Array) => {
+    const out = new Uint8Array(12 + data.length);
+    const view = new DataView(out.buffer);
+    view.setUint32(0, data.length);
+    out.set(new TextEncoder().encode(type), 4);
+    out.set(data, 8);
+    view.setUint32(8 + data.length, crc(out.subarray(4, 8 + data.length)));
+    return out;
+  };
+  const ihdr = new Uint8Array(13);
+  const v = new DataView(ihdr.buffer);
+  v.setUint32(0, w);
+  v.setUint32(4, h);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  const parts = [
+    new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]),
+    chunk("IHDR", ihdr),
+    chunk("IDAT", new Uint8Array([120, 156, 3, 0, 0, 0, 0, 1])),
+    chunk("IEND", new Uint8Array()),
+  ];
+  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let o = 0;
+  for (const p of parts) {
+    all.set(p, o);
+    o += p.length;
+  }
+  return all;
+}
+
+const badCases: [string, () => Promise<string[]>, RegExp][] = [
+  ["missing file", () => Promise.resolve([`${dir}/nope.jpg`, style]), /nope\.jpg: no such file/],
+  [
+    "a directory as image",
+    () => Promise.resolve([dir, style]),
+    /is a directory, not an image file/,
+  ],
+  [
+    "empty file",
+    async () => (await Deno.writeFile(`${dir}/empty.jpg`, new Uint8Array()),
+      [`${dir}/empty.jpg`, style]),
+    /empty\.jpg: the file is empty/,
+  ],
+  [
+    "text named .jpg",
+    async () => (await Deno.writeTextFile(`${dir}/text.jpg`, "hello, not a picture"),
+      [`${dir}/text.jpg`, style]),
+    /text\.jpg: not an image \(unrecognised format\)/,
+  ],
+  ["truncated JPEG", async () => {
+    const full = await Deno.readFile(style);
+    await Deno.writeFile(`${dir}/trunc.jpg`, full.subarray(0, Math.floor(full.length / 2)));
+    return [content, `${dir}/trunc.jpg`];
+  }, /trunc\.jpg: corrupt or truncated image/],
+  ["corrupt PNG", async () => {
+    const full = await Deno.readFile(content);
+    const bad = full.slice();
+    for (let i = 60; i < bad.length - 20; i += 7) bad[i] ^= 0x5a;
+    await Deno.writeFile(`${dir}/corrupt.png`, bad);
+    return [`${dir}/corrupt.png`, style];
+  }, /corrupt\.png: (corrupt or truncated image|cannot read the image header)/],
+  ["animated GIF", async () => {
+    const frame = (v: number) =>
+      sharp({ create: { width: 8, height: 8, channels: 3, background: { r: v, g: v, b: v } } })
+        .png().toBuffer();
+    const frames = [await frame(10), await frame(200)];
+    await sharp(frames, { join: { animated: true } }).gif().toFile(`${dir}/anim.gif`);
+    return [content, `${dir}/anim.gif`];
+  }, /anim\.gif: is animated \(2 frames\); give a still image/],
+  [
+    "decompression bomb",
+    async () => (await Deno.writeFile(`${dir}/bomb.png`, bombPng(40000, 40000)),
+      [`${dir}/bomb.png`, style]),
+    /bomb\.png: 40000×40000 is 1600\.0 megapixels, over the 100\.0 MP limit/,
+  ],
+];
+
+for (const [name, setup, expected] of badCases) {
+  Deno.test(`bad input: ${name} → one line, exit 1, no output`, async () => {
+    const out = `${dir}/bad_${name.replaceAll(" ", "_")}.png`;
+    const r = await cli([...(await setup()), "-o", out, ...fast]);
+    assertEquals(r.code, 1, r.stderr);
+    const lines = ownLines(r.stderr);
+    assertEquals(lines.length, 1, r.stderr);
+    assert(expected.test(lines[0]), lines[0]);
+    assert(!r.stderr.includes("    at "), "no stack trace");
+    await Deno.stat(out).then(() => {
+      throw new Error("an output file was written");
+    }, () => {});
+  });
+}
+
+const usageCases: [string, string[], RegExp, number][] = [
+  [
+    "absurd --size",
+    ["--size", "100000"],
+    /recipe: option size must be ≥ 16 and ≤ 8192, got 100000/,
+    1,
+  ],
+  ["non-numeric --size", ["--size", "big"], /--size needs a number, got "big"/, 2],
+  ["unknown option", ["--colour"], /unknown option --colour \(see --help\)/, 2],
+  [
+    "output in a missing directory",
+    ["-o", "/nonexistent-dir/out.png"],
+    /the directory \/nonexistent-dir does not exist/,
+    1,
+  ],
+  ["output under a file", ["-o", `${root}deno.json/out.png`], /is not a directory/, 1],
+  [
+    "output with an unknown extension",
+    ["-o", "out.gif"],
+    /the output must end in \.png, \.jpg, \.jpeg or \.webp/,
+    1,
+  ],
+  ["missing -o", [], /missing the output file: add -o OUT\.png/, 2],
+  ["bad recipe JSON", ["--recipe", `${root}README.md`], /--recipe .*README\.md: not valid JSON/, 2],
+];
+
+for (const [name, extra, expected, code] of usageCases) {
+  Deno.test(`bad usage: ${name} → one line, exit ${code}`, async () => {
+    const args = extra.includes("-o") || name === "missing -o"
+      ? [content, style, ...extra]
+      : [content, style, "-o", `${dir}/u.png`, ...extra];
+    const r = await cli([...args, ...fast.filter((a) => !extra.includes(a))]);
+    assertEquals(r.code, code, r.stderr);
+    const lines = ownLines(r.stderr);
+    assertEquals(lines.length, 1, r.stderr);
+    assert(expected.test(lines[0]), lines[0]);
+  });
+}
+
+Deno.test("Ctrl-C stops the run: exit 130, one line, no output file", async () => {
+  const out = `${dir}/interrupted.png`;
+  const r = await cli(
+    [
+      content,
+      style,
+      "-o",
+      out,
+      "--json",
+      "--network",
+      "tiny",
+      "--size",
+      "48",
+      "--iterations",
+      "100000",
+      "--scales",
+      "1",
+      "--backend",
+      "wasm",
+    ],
+    { signalAfter: /"event":"iteration"/ },
+  );
+  assertEquals(r.code, 130, r.stderr);
+  assertEquals(ownLines(r.stderr), ["stylegram: interrupted; no output was written"]);
+  await Deno.stat(out).then(() => {
+    throw new Error("an output file was written");
+  }, () => {});
+});
