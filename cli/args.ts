@@ -196,6 +196,13 @@ export const FLAGS: readonly Flag[] = [
     shown: dflt(S.init.default),
   },
   {
+    name: "noise",
+    value: "A",
+    section: "optimisation",
+    help: S.noise.description,
+    shown: dflt(S.noise.default),
+  },
+  {
     name: "init-image",
     value: "FILE",
     section: "optimisation",
@@ -359,6 +366,7 @@ export function applyFlags(
   set("learningRate", number(flags, "learning-rate"));
   set("average", number(flags, "average"));
   set("init", flags.init);
+  set("noise", number(flags, "noise"));
   set("seed", number(flags, "seed"));
   set("network", flags.network);
   set("pooling", flags.pooling);

@@ -101,7 +101,10 @@ function featureReader(
   pooling: "max" | "avg" | undefined,
 ): (layer: string) => Tensor {
   const netLayers = [...new Set(layers.filter((l) => l !== IMAGE_LAYER))];
-  const features = network.features(image, netLayers, { pooling });
+  const features = network.features(image, netLayers, {
+    pooling,
+    inputPadding: network.description.inputPadding,
+  });
   return (layer) => {
     if (layer === IMAGE_LAYER) return image;
     const f = features[layer];

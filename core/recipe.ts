@@ -47,6 +47,8 @@ export interface Settings {
   learningRate: number;
   /** Starting image: the content image, seeded noise, flat grey, or a given image. */
   init: "content" | "noise" | "gray" | "image";
+  /** Share of seeded uniform noise blended into the starting image (0–1). */
+  noise: number;
   /** Seed of the noise (and of a random network). */
   seed: number;
   /** Decay of the exponential moving average of iterates (0 = off). */
@@ -107,7 +109,7 @@ export const SETTINGS_SCHEMA: { readonly [K in keyof Settings]: OptionSpec<Setti
     description: "width/height of a texture (no content image)",
   }),
   iterations: integerOption({
-    default: 200,
+    default: 150,
     min: 0,
     max: 100000,
     description: "optimiser iterations per scale",
@@ -142,6 +144,12 @@ export const SETTINGS_SCHEMA: { readonly [K in keyof Settings]: OptionSpec<Setti
     default: "content",
     description: "starting image",
   }),
+  noise: numberOption({
+    default: 0.7,
+    min: 0,
+    max: 1,
+    description: "share of seeded noise blended into the starting image",
+  }),
   seed: integerOption({ default: 0, min: 0, max: 2 ** 32 - 1, description: "random seed" }),
   average: numberOption({
     default: 0,
@@ -173,9 +181,11 @@ export interface Recipe extends Settings {
 
 /** The default cost terms: content, Gram style and a little total variation. */
 export const DEFAULT_PLUGINS: readonly PluginUseJson[] = [
-  { plugin: "content", weight: 1 },
-  { plugin: "style", weight: 1e5 },
-  { plugin: "tv", weight: 1e-1 },
+  // Size-normalised content and mean TV keep the balance the same at every
+  // scale of a multi-scale run (the style cost is size-normalised already).
+  { plugin: "content", weight: 1, options: { normalisation: "size" } },
+  { plugin: "style", weight: 40 },
+  { plugin: "tv", weight: 1, options: { normalisation: "mean" } },
 ];
 
 /** The recipe every option of which is at its default. */

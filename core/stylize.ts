@@ -109,33 +109,35 @@ export function scaleSizes(settings: Settings, networkMin: number): number[] {
   );
 }
 
+/** The starting image: the chosen init, with `settings.noise` of seeded noise blended in. */
 function startImage(
   settings: Settings,
   size: { width: number; height: number },
   input: StylizeInput,
   content?: RgbImage,
 ): RgbImage {
+  const n = 3 * size.width * size.height;
+  const noise = () => uniform(n, settings.seed, { lo: 0, hi: 1 });
+  let base: Float32Array;
   switch (settings.init) {
-    case "content":
-      if (content) return resizeImage(content, size);
-      // A texture has no content image: noise is the natural start.
-      return startImage({ ...settings, init: "noise" }, size, input);
     case "noise":
-      return rgbImage(
-        size.width,
-        size.height,
-        uniform(3 * size.width * size.height, settings.seed, { lo: 0, hi: 1 }),
-      );
+      return rgbImage(size.width, size.height, noise());
+    case "content":
+      // A texture has no content image: start from grey instead.
+      base = content ? resizeImage(content, size).data : new Float32Array(n).fill(0.5);
+      break;
     case "gray":
-      return rgbImage(
-        size.width,
-        size.height,
-        new Float32Array(3 * size.width * size.height).fill(0.5),
-      );
+      base = new Float32Array(n).fill(0.5);
+      break;
     case "image":
       if (!input.initImage) throw new OptionError("init is image but no initial image was given");
-      return resizeImage(input.initImage, size);
+      base = resizeImage(input.initImage, size).data;
+      break;
   }
+  const a = settings.noise;
+  if (a === 0) return rgbImage(size.width, size.height, Float32Array.from(base));
+  const r = noise();
+  return rgbImage(size.width, size.height, base.map((v, i) => (1 - a) * v + a * r[i]));
 }
 
 function checkInput(input: StylizeInput, settings: Settings): void {

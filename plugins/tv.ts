@@ -6,17 +6,21 @@
  *
  * over the positions where both differences exist. β = 2 is the plain squared
  * form; β = 1 an L1-like form that keeps edges (its gradient is unbounded at
- * 0, so `epsilon` is added under the root).
+ * 0, so `epsilon` is added under the root). `normalisation: "mean"` divides by
+ * the number of terms, so the same weight means the same at every image size
+ * (what a multi-scale run needs).
  *
  * @module
  */
 
 import {
   add,
+  choiceOption,
   definePlugin,
   numberOption,
   type Plugin,
   pow,
+  reduceMean,
   reduceSum,
   slice,
   square,
@@ -36,6 +40,8 @@ export type TvOptions = {
   beta: number;
   /** Added under the power when β < 2. */
   epsilon: number;
+  /** `sum`: the formula; `mean`: divided by the number of terms. */
+  normalisation: "sum" | "mean";
 };
 
 /** The total-variation plugin. */
@@ -55,15 +61,20 @@ export const tv: Plugin<TvOptions> = definePlugin({
       max: 1,
       description: "added under the power when β < 2, keeping the gradient finite",
     }),
+    normalisation: choiceOption(["sum", "mean"], {
+      default: "sum",
+      description: "sum: the formula; mean: divided by the number of terms (size-independent)",
+    }),
   },
   layers: () => ["image"],
-  cost: ({ features }, { beta, epsilon }) => {
+  cost: ({ features }, { beta, epsilon, normalisation }) => {
     const image = features("image");
     const here = shifted(image, 0, 0);
     const squares = add(
       square(sub(shifted(image, 1, 0), here)),
       square(sub(shifted(image, 0, 1), here)),
     );
-    return reduceSum(beta === 2 ? squares : pow(add(squares, epsilon), beta / 2));
+    const terms = beta === 2 ? squares : pow(add(squares, epsilon), beta / 2);
+    return normalisation === "sum" ? reduceSum(terms) : reduceMean(terms);
   },
 });

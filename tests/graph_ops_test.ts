@@ -24,6 +24,7 @@ import {
   mul,
   neg,
   padConstant,
+  padReflect,
   pow,
   reduceMean,
   reduceSum,
@@ -96,6 +97,7 @@ const cases: Record<string, GradCase> = {
     build: ({ x }) => padConstant(x, { before: [1, 0], after: [2, 3], value: 0.5 }),
   },
   "reverse": { inputs: { x: [2, 3, 4] }, build: ({ x }) => reverse(x, [0, 2]) },
+  "padReflect": { inputs: { x: [1, 2, 4, 5] }, build: ({ x }) => padReflect(x, 2) },
   "concat": {
     inputs: { a: [2, 1, 3], b: [2, 4, 3], c: [2, 2, 3] },
     build: ({ a, b, c }) => concat([a, b, c], 1),

@@ -111,7 +111,7 @@ Deno.test("bad options name the plugin, the option and the allowed values", () =
   assertThrows(() => tv.use({ beta: 3 }), "plugin tv: option beta must be ≥ 1 and ≤ 2, got 3");
   assertThrows(
     () => tv.use({ gamma: 1 }),
-    'plugin tv: unknown option "gamma" (options: beta, epsilon)',
+    'plugin tv: unknown option "gamma" (options: beta, epsilon, normalisation)',
   );
   assertThrows(
     () => style.use({ layers: [] }),

@@ -187,10 +187,14 @@ Deno.test("total variation equals the plain loop, β = 2 and β = 1", () => {
     return constant(img, [1, 3, H, W]);
   };
   for (const [beta, epsilon] of [[2, 0], [1, 1e-8], [1.5, 1e-3]]) {
-    const use = tv.use({ beta, epsilon });
-    const got = evaluate([tv.spec.cost({ features, targets: {}, network }, use.options)], {})[0][0];
-    const want = loopTv(img, H, W, beta, epsilon);
-    assertAlmostEquals(got, want, 1e-6 * want);
+    for (const normalisation of ["sum", "mean"] as const) {
+      const use = tv.use({ beta, epsilon, normalisation });
+      const got =
+        evaluate([tv.spec.cost({ features, targets: {}, network }, use.options)], {})[0][0];
+      const terms = normalisation === "sum" ? 1 : 3 * (H - 1) * (W - 1);
+      const want = loopTv(img, H, W, beta, epsilon) / terms;
+      assertAlmostEquals(got, want, 1e-6 * want);
+    }
   }
 });
 
@@ -211,9 +215,9 @@ const styleImages = [{ image: image(16, 16, 12), weight: 2 }, {
   weight: 1,
 }];
 
-async function gradientCheck(plugin: Plugin, options: Record<string, unknown>) {
+async function gradientCheck(plugin: Plugin, options: Record<string, unknown>, network = net) {
   const objective = await compileObjective({
-    network: net,
+    network,
     plugins: [plugin.use(options, 1.5)],
     size: { width: 12, height: 10 },
     content: contentImage,
@@ -246,6 +250,11 @@ Deno.test("content gradient through the tiny network matches finite differences"
 
 Deno.test("style gradient (two style images, style scale) matches finite differences", async () => {
   await gradientCheck(style, { scale: 1.5 });
+});
+
+Deno.test("with mirror padding around the input, the gradient still matches", async () => {
+  const padded = new FeatureNetwork({ ...TINY, inputPadding: 3 }, net.weights);
+  await gradientCheck(style, {}, padded);
 });
 
 Deno.test("tv gradient, β = 1, matches finite differences", async () => {

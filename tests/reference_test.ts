@@ -18,6 +18,7 @@ import {
   maxPool,
   mul,
   padConstant,
+  padReflect,
   pow,
   reduceMean,
   reduceSum,
@@ -253,4 +254,11 @@ Deno.test("reference: clear errors for bad feeds and unknown ops", () => {
     [2],
   );
   assertThrows(() => evaluate([mystery], { x: [1, 2] }), "no implementation for op mystery");
+});
+
+Deno.test("padReflect mirrors without repeating the edge, like numpy's reflect", () => {
+  const x = constant([1, 2, 3, 4, 5, 6], [1, 1, 2, 3]);
+  const [out] = evaluate([padReflect(x, 1)], {});
+  // rows: [4 5 6] [1 2 3] [4 5 6] [1 2 3]; each padded by its mirror: [b a b c b]
+  assertClose(out, [5, 4, 5, 6, 5, 2, 1, 2, 3, 2, 5, 4, 5, 6, 5, 2, 1, 2, 3, 2]);
 });

@@ -23,6 +23,7 @@ export {
   concat,
   padConstant,
   type PadOptions,
+  padReflect,
   reshape,
   reverse,
   slice,

@@ -118,6 +118,13 @@ export interface NetworkDescription {
   defaults: { style: readonly WeightedLayer[]; content: readonly WeightedLayer[] };
   /** The smallest image side the network handles (deep layers shrink to nothing below it). */
   minSize: number;
+  /**
+   * Pixels of mirror padding style transfer should add around the image
+   * before the first layer (default 0). Keeps the border pixels in play where
+   * a strided first layer would skip them or zero padding would distort their
+   * features.
+   */
+  inputPadding?: number;
 }
 
 /** The weight names a layer reads. */

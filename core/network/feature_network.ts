@@ -14,6 +14,7 @@ import {
   foldBatchNorm,
   formatShape,
   maxPool,
+  padReflect,
   relu,
   sub,
   type Tensor,
@@ -32,6 +33,11 @@ import {
 export interface FeatureOptions {
   /** Replace the op of swappable pooling layers (VGG: max or average). */
   pooling?: "max" | "avg";
+  /**
+   * Mirror padding around the image, in pixels (default 0: the network as
+   * published). Style transfer uses the description's `inputPadding`.
+   */
+  inputPadding?: number;
 }
 
 /** Thrown when weights are missing or do not fit the network's table. */
@@ -90,9 +96,12 @@ export class FeatureNetwork {
       );
     }
     const perChannel = (v: readonly number[]) => constant(Float32Array.from(v), [1, 3, 1, 1]);
-    const values = new Map<string, Tensor>([
-      ["input", div(sub(image, perChannel(net.preprocess.mean)), perChannel(net.preprocess.std))],
-    ]);
+    const normalised = div(
+      sub(image, perChannel(net.preprocess.mean)),
+      perChannel(net.preprocess.std),
+    );
+    const pad = Math.min(options.inputPadding ?? 0, side - 1);
+    const values = new Map<string, Tensor>([["input", padReflect(normalised, pad)]]);
     const indexOf = new Map(net.layers.map((l, i) => [l.name, i]));
     for (const layer of layersNeeded(net, names)) {
       const inputs = layerInputs(net, indexOf.get(layer.name)!).map((n) => values.get(n)!);

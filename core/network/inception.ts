@@ -215,6 +215,11 @@ export function inceptionDescription(layers: readonly KerasLayer[]): NetworkDesc
     // stem 3×3/2 valid, 3×3 valid, 3×3 same, max 3×3/2, 1×1, 3×3 valid,
     // max 3×3/2 (mixed0…2 keep the size): 27 → 13 → 11 → 11 → 5 → 5 → 3 → 1.
     minSize: 27,
+    // The stride-2 valid first convolution never reads the last row/column of
+    // an even-sized image and reads the borders less often than the rest;
+    // mirrored borders keep every pixel under the cost's control (no noisy
+    // frame around results).
+    inputPadding: 8,
   };
 }
 

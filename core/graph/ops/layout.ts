@@ -284,6 +284,31 @@ export function padConstant(x: Tensor, options: PadOptions): Tensor {
   return apply(padOp, [x], { before: [...options.before], after: [...options.after], value });
 }
 
+/**
+ * Pads the last two axes (H, W) by mirroring the image at its edges, without
+ * repeating the edge row or column (like numpy's "reflect"). Built from
+ * slices, reversals and concatenations, so it is differentiable.
+ */
+export function padReflect(x: Tensor, pad: number): Tensor {
+  expect(x.rank >= 2, () => `padReflect: input ${formatShape(x.shape)} needs at least 2 axes`);
+  const [h, w] = x.shape.slice(-2);
+  expect(
+    Number.isInteger(pad) && pad >= 0 && pad < h && pad < w,
+    () => `padReflect: pad ${pad} must be an integer from 0 to ${Math.min(h, w) - 1} for ${h}×${w}`,
+  );
+  if (pad === 0) return x;
+  let out = x;
+  for (const axis of [x.rank - 2, x.rank - 1]) {
+    const n = out.shape[axis];
+    const before = reverse(slice(out, { starts: [1], ends: [pad + 1], axes: [axis] }), [axis]);
+    const after = reverse(slice(out, { starts: [n - pad - 1], ends: [n - 1], axes: [axis] }), [
+      axis,
+    ]);
+    out = concat([before, out, after], axis);
+  }
+  return out;
+}
+
 // ---------------------------------------------------------------- concat
 
 interface ConcatAttrs {
