@@ -74,3 +74,9 @@ export {
   loadInceptionClassifier,
   type LoadInceptionOptions,
 } from "./inception.ts";
+export {
+  type MeanActivationOptions,
+  meanActivations,
+  type NormaliseActivationOptions,
+  normaliseActivations,
+} from "./activation_normalisation.ts";
