@@ -223,6 +223,11 @@ export const FLAGS: readonly Flag[] = [
     shown: dflt(S.network.default),
   },
   {
+    name: "normalise",
+    section: "network",
+    help: "Gatys' mean-activation normalisation of VGG (measured on the images)",
+  },
+  {
     name: "pooling",
     value: "KIND",
     section: "network",
@@ -372,6 +377,7 @@ export function applyFlags(
   set("pooling", flags.pooling);
   set("backend", flags.backend);
   if (flags["preserve-colors"]) r.preserveColors = true;
+  if (flags.normalise) r.normalise = true;
   const blend = list(flags, "style-blend");
   if (blend) {
     r.styleWeights = blend.map((w) => {

@@ -55,6 +55,12 @@ export interface Settings {
   average: number;
   /** Transfer style on luminance only and keep the content's colours. */
   preserveColors: boolean;
+  /**
+   * Gatys' mean-activation normalisation: rescale the network so each
+   * channel's mean activation over the content and style images is 1
+   * (networks without batch norm, e.g. VGG).
+   */
+  normalise: boolean;
   /** Blend weights of the style images, in order (empty = equal). */
   styleWeights: number[];
   /** Backend: auto, webgpu, native or wasm. */
@@ -160,6 +166,10 @@ export const SETTINGS_SCHEMA: { readonly [K in keyof Settings]: OptionSpec<Setti
   preserveColors: booleanOption({
     default: false,
     description: "keep the content image's colours",
+  }),
+  normalise: booleanOption({
+    default: false,
+    description: "Gatys' mean-activation normalisation of the network (VGG)",
   }),
   styleWeights: weightList,
   backend: choiceOption(BACKEND_CHOICES, { default: "auto", description: "execution backend" }),

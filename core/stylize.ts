@@ -14,8 +14,8 @@ import { adam, IterateAverage, lbfgs, type Optimizer } from "./optim/mod.ts";
 import { OptionError, parseOptions } from "./options.ts";
 import { type Settings, SETTINGS_SCHEMA } from "./recipe.ts";
 import { uniform } from "./random.ts";
-import type { FeatureNetwork } from "./network/mod.ts";
-import type { PluginUse } from "./plugin.ts";
+import { type FeatureNetwork, normaliseActivations } from "./network/mod.ts";
+import { IMAGE_LAYER, type PluginUse } from "./plugin.ts";
 
 /** What to stylise. */
 export interface StylizeInput {
@@ -140,6 +140,35 @@ function startImage(
   return rgbImage(size.width, size.height, base.map((v, i) => (1 - a) * v + a * r[i]));
 }
 
+/**
+ * The network with Gatys' mean-activation normalisation, measured on the
+ * reference images (at most 512 px) for the layers the plugins read.
+ */
+async function normalised(
+  input: StylizeInput,
+  images: (RgbImage | undefined)[],
+  settings: Settings,
+  options: StylizeOptions,
+): Promise<FeatureNetwork> {
+  const d = input.network.description;
+  const info = { name: d.name, layers: input.network.layerNames, defaults: d.defaults };
+  const layers = [
+    ...new Set(input.plugins.flatMap((u) => [...u.plugin.spec.layers(u.options, info)])),
+  ].filter((l) => l !== IMAGE_LAYER);
+  const calibration = images
+    .filter((i): i is RgbImage => i !== undefined)
+    .map((i) => resizeImage(i, fitLongSide(i, Math.min(512, Math.max(i.width, i.height)))));
+  if (!calibration.length) {
+    throw new OptionError("normalise needs a content or style image to measure on");
+  }
+  return await normaliseActivations(input.network, calibration, {
+    layers,
+    pooling: settings.pooling === "auto" ? undefined : settings.pooling,
+    backend: settings.backend,
+    threads: options.threads,
+  });
+}
+
 function checkInput(input: StylizeInput, settings: Settings): void {
   const styles = input.styles ?? [];
   if (settings.styleWeights.length && settings.styleWeights.length !== styles.length) {
@@ -190,7 +219,10 @@ export async function stylize(
   const weights = settings.styleWeights.length ? settings.styleWeights : styleImages.map(() => 1);
   const styles = styleImages.map((image, i) => ({ image, weight: weights[i] }));
   const finalSize = outputSize(settings, input.content);
-  const sides = scaleSizes(settings, input.network.description.minSize);
+  const network = settings.normalise
+    ? await normalised(input, [content, ...styleImages], settings, options)
+    : input.network;
+  const sides = scaleSizes(settings, network.description.minSize);
   if (settings.minSize < input.network.description.minSize && settings.scales > 1) {
     options.onNotice?.(
       `scales: the coarsest scale starts at ${
@@ -220,7 +252,7 @@ export async function stylize(
     let objective: Objective | undefined;
     try {
       objective = await compileObjective({
-        network: input.network,
+        network,
         pooling: settings.pooling === "auto" ? undefined : settings.pooling,
         plugins: input.plugins,
         size,

@@ -209,3 +209,20 @@ Deno.test("a NaN in the objective is reported and the last good image kept", asy
   assert(Number.isFinite(r.total) && r.image.data.every(Number.isFinite));
   assertAlmostEquals(r.image.data.reduce((a, b) => a + b, 0) / r.image.data.length, 0.5, 1e-3);
 });
+
+Deno.test("Gatys' normalisation runs on a network without batch norm", async () => {
+  const events: ProgressEvent[] = [];
+  const r = await stylize(
+    {
+      network,
+      plugins,
+      content: contentImage,
+      styles: [stripes],
+      settings: { ...base, normalise: true },
+    },
+    { onProgress: (e) => events.push(e) },
+  );
+  const its = events.filter((e) => e.type === "iteration");
+  assert(its[its.length - 1].total < its[0].total, "total decreased");
+  assert(r.image.data.every(Number.isFinite));
+});
