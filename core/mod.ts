@@ -74,3 +74,4 @@ export {
   networkFromFile,
   NETWORKS,
 } from "./network/registry.ts";
+export { decodeNetworkBundle, encodeNetworkBundle } from "./network/bundle.ts";

@@ -7,6 +7,7 @@
 
 import sharp from "sharp";
 import { assert, assertEquals } from "./support/assert.ts";
+import { bombPng } from "./support/png.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const dir = await Deno.makeTempDir({ prefix: "stylegram-cli-" });
@@ -176,47 +177,6 @@ Deno.test("--help documents every option with defaults; --version", async () => 
   const version = await cli(["--version"]);
   assert(/^stylegram \d+\.\d+\.\d+/.test(version.stdout), version.stdout);
 });
-
-/** A PNG whose header claims `w`×`h` pixels, with a token of data: refused before decoding. */
-function bombPng(w: number, h: number): Uint8Array {
-  const crcTable = Array.from({ length: 256 }, (_, n) => {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    return c >>> 0;
-  });
-  const crc = (bytes: Uint8Array) => {
-    let c = 0xffffffff;
-    for (const b of bytes) c = crcTable[(c ^ b) & 0xff] ^ (c >>> 8);
-    return (c ^ 0xffffffff) >>> 0;
-  };
-  const chunk = (type: string, data: Uint8Array) => {
-    const out = new Uint8Array(12 + data.length);
-    const view = new DataView(out.buffer);
-    view.setUint32(0, data.length);
-    out.set(new TextEncoder().encode(type), 4);
-    out.set(data, 8);
-    view.setUint32(8 + data.length, crc(out.subarray(4, 8 + data.length)));
-    return out;
-  };
-  const ihdr = new Uint8Array(13);
-  const v = new DataView(ihdr.buffer);
-  v.setUint32(0, w);
-  v.setUint32(4, h);
-  ihdr.set([8, 2, 0, 0, 0], 8);
-  const parts = [
-    new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10]),
-    chunk("IHDR", ihdr),
-    chunk("IDAT", new Uint8Array([120, 156, 3, 0, 0, 0, 0, 1])),
-    chunk("IEND", new Uint8Array()),
-  ];
-  const all = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    all.set(p, o);
-    o += p.length;
-  }
-  return all;
-}
 
 const badCases: [string, () => Promise<string[]>, RegExp][] = [
   ["missing file", () => Promise.resolve([`${dir}/nope.jpg`, style]), /nope\.jpg: no such file/],

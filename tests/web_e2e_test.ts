@@ -1,0 +1,203 @@
+/**
+ * The playground end to end in real headless Chromium (Debian's chromium,
+ * driven by playwright-core over CDP): load the page, add two images, run a
+ * few iterations on wasm with the tiny network, watch the preview change,
+ * share, open the link in a fresh context and find the same settings, images
+ * and result. Screenshots of each step go to test-results/.
+ */
+
+import { chromium } from "playwright-core";
+import { buildWeb } from "../web/build.ts";
+import { createApp } from "../web/server/app.ts";
+import { openShareStore } from "../web/server/storage.ts";
+import { pageRenderer, type PageRequest } from "../web/server/pages.tsx";
+import { assert, assertEquals } from "./support/assert.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
+if (!hasChromium) {
+  console.log(`web e2e skipped: ${CHROMIUM} is not installed (apt-get install chromium)`);
+}
+
+const root = new URL("..", import.meta.url).pathname;
+const shots = `${root}test-results`;
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+/** Starts Chromium with a fresh profile and remote debugging; returns the CDP URL and a stopper. */
+async function startChromium(): Promise<{ url: string; stop: () => Promise<void> }> {
+  const profile = await Deno.makeTempDir({ prefix: "stylegram-chromium-" });
+  const port = freePort();
+  const child = new Deno.Command(CHROMIUM, {
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      `--user-data-dir=${profile}`,
+      `--remote-debugging-port=${port}`,
+      "about:blank",
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    if (
+      await fetch(`${url}/json/version`).then((r) => r.body?.cancel().then(() => r.ok), () => false)
+    ) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return {
+    url,
+    stop: async () => {
+      child.kill();
+      await child.status;
+      await Deno.remove(profile, { recursive: true }).catch(() => {});
+    },
+  };
+}
+
+Deno.test({
+  name: "playground: run in the browser, share, and reopen the share in a fresh context",
+  ignore: !hasChromium,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  fn: async () => {
+    await Deno.mkdir(shots, { recursive: true });
+    const tmp = await Deno.makeTempDir({ prefix: "stylegram-web-e2e-" });
+    const manifest = await buildWeb({ outDir: `${tmp}/assets` });
+    const store = await openShareStore(`${tmp}/shares.kv`);
+    const render = pageRenderer(manifest);
+    const app = await createApp({
+      store,
+      assetsDir: tmp,
+      renderPage: (kind, data) => render({ kind, ...data } as PageRequest),
+    });
+    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app);
+    const origin = `http://127.0.0.1:${server.addr.port}`;
+    const browserProcess = await startChromium();
+    const browser = await chromium.connectOverCDP(browserProcess.url);
+    try {
+      // 1. Load the page and add two images.
+      const first = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+      const page = await first.newPage();
+      const errors: string[] = [];
+      page.on("pageerror", (e) => errors.push(e.message));
+      await page.goto(`${origin}/`);
+      await page.waitForFunction(() => document.getElementById("playground-props") !== null);
+      assert(
+        await page.evaluate(() => crossOriginIsolated),
+        "the page is cross-origin isolated (wasm threads)",
+      );
+      await page.setInputFiles("#content-file", `${root}examples/cat.jpg`);
+      await page.setInputFiles("#style-file", `${root}examples/kandinsky.jpg`);
+      await page.waitForSelector(".styles li");
+      await page.selectOption("#network", "tiny");
+      await page.fill("#size", "64");
+      await page.dispatchEvent("#size", "change");
+      await page.fill("#iterations", "12");
+      await page.dispatchEvent("#iterations", "change");
+      await page.fill("#scales", "1");
+      await page.dispatchEvent("#scales", "change");
+      await page.selectOption("#backend", "wasm");
+      await page.screenshot({ path: `${shots}/playground_1_images.png` });
+
+      // 2. Run: the preview canvas changes while it runs.
+      const canvasData = () =>
+        page.evaluate(() => (document.getElementById("preview") as HTMLCanvasElement).toDataURL());
+      const before = await canvasData();
+      await page.click("#start");
+      await page.waitForFunction(() =>
+        document.getElementById("status-line")?.textContent?.includes("iteration")
+      );
+      await page.waitForFunction(
+        () => /^done/.test(document.getElementById("status-message")?.textContent ?? ""),
+        undefined,
+        { timeout: 120_000 },
+      );
+      const after = await canvasData();
+      assert(before !== after, "the preview canvas changed");
+      const status = await page.textContent("#status-line");
+      assert(status!.includes("wasm"), `backend shown: ${status}`);
+      assert(/ms\/iteration/.test(status!), `speed shown: ${status}`);
+      await page.screenshot({ path: `${shots}/playground_2_result.png` });
+
+      // 3. Share.
+      await page.click("#share");
+      await page.waitForFunction(() =>
+        (document.getElementById("share-url") as HTMLInputElement | null)?.value
+      );
+      const link = await page.inputValue("#share-url");
+      assert(link.startsWith(`${origin}/s/`), link);
+      await page.screenshot({ path: `${shots}/playground_3_shared.png` });
+      const resultPixels = await page.evaluate(() => {
+        const c = document.getElementById("preview") as HTMLCanvasElement;
+        return Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data);
+      });
+
+      // 4. A fresh context opens the link: same settings, images and result.
+      const second = await browser.newContext({ viewport: { width: 420, height: 900 } }); // phone width
+      const other = await second.newPage();
+      other.on("pageerror", (e) => errors.push(e.message));
+      await other.goto(link);
+      const og = await other.getAttribute('meta[property="og:image"]', "content");
+      assert(og?.includes("/api/images/"), `og:image ${og}`);
+      await other.waitForFunction(() =>
+        /shared result/.test(document.getElementById("status-message")?.textContent ?? "")
+      );
+      assertEquals(await other.inputValue("#network"), "tiny");
+      assertEquals(await other.inputValue("#size"), "64");
+      assertEquals(await other.inputValue("#iterations"), "12");
+      assertEquals(await other.inputValue("#backend"), "wasm");
+      assertEquals(await other.locator(".styles li").count(), 1);
+      assert(
+        await other.locator("#images-title ~ .drop img.thumb").count() >= 1,
+        "content thumbnail shown",
+      );
+      const sharedPixels = await other.evaluate(() => {
+        const c = document.getElementById("preview") as HTMLCanvasElement;
+        return Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data);
+      });
+      assertEquals(sharedPixels.length, resultPixels.length);
+      assert(
+        sharedPixels.every((v, i) => v === resultPixels[i]),
+        "the stored result is shown exactly",
+      );
+      await other.screenshot({ path: `${shots}/playground_4_reopened.png`, fullPage: true });
+
+      // 5. "Run again" reproduces the result (same seed, same backend).
+      await other.click("#start");
+      await other.waitForFunction(
+        () => /^done/.test(document.getElementById("status-message")?.textContent ?? ""),
+        undefined,
+        { timeout: 120_000 },
+      );
+      const againPixels = await other.evaluate(() => {
+        const c = document.getElementById("preview") as HTMLCanvasElement;
+        return Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data);
+      });
+      assert(
+        againPixels.every((v, i) => v === resultPixels[i]),
+        "running again reproduces the result",
+      );
+      await other.screenshot({ path: `${shots}/playground_5_run_again.png` });
+      assertEquals(errors, []);
+    } finally {
+      await browser.close().catch(() => {});
+      await browserProcess.stop();
+      await server.shutdown();
+      store.close();
+      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    }
+  },
+});

@@ -1,0 +1,169 @@
+/**
+ * Builds the playground's browser assets into web/dist/assets/:
+ *
+ * - app.<hash>.js: the page script (Preact island), bundled for the browser;
+ * - worker.<hash>.js: the worker running the core, with onnxruntime-web
+ *   loaded from the copied files below;
+ * - ort-<version>/: onnxruntime-web's browser builds and their .wasm files;
+ * - inception.<hash>.sgnb: the offline network's layers up to mixed2, as a
+ *   network bundle (the playground's default network);
+ * - style.<hash>.css;
+ * - manifest.json: the names above and the networks' layer lists, read by
+ *   the server to render pages.
+ *
+ * Run with `deno task web:build` (the `web` task builds first when needed).
+ *
+ * @module
+ */
+
+import { createRequire } from "node:module";
+import {
+  decodeNetworkBundle,
+  encodeNetworkBundle,
+  loadNetwork,
+  TINY,
+  vggDescription,
+} from "../mod.ts";
+import type { NetworkChoice } from "./client/state.ts";
+
+const ORT_VERSION = "1.30.0";
+const ORT_FILES = [
+  "ort.wasm.bundle.min.mjs",
+  "ort.webgpu.bundle.min.mjs",
+  "ort-wasm-simd-threaded.wasm",
+  "ort-wasm-simd-threaded.asyncify.wasm",
+];
+/** The deepest layer the browser's InceptionV3 keeps (the default costs stop there). */
+const INCEPTION_DEEPEST = "mixed2";
+
+/** What the server needs to know about the built assets. */
+export interface AssetManifest {
+  /** URL of the page script. */
+  app: string;
+  /** URL of the worker script. */
+  worker: string;
+  /** URL of the offline network bundle. */
+  network: string;
+  /** URL of the stylesheet. */
+  css: string;
+  /** The networks offered in the browser. */
+  networks: NetworkChoice[];
+}
+
+const here = new URL(".", import.meta.url);
+
+async function hashName(bytes: Uint8Array, stem: string, ext: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes as BufferSource));
+  const hex = [...digest.slice(0, 5)].map((b) => b.toString(16).padStart(2, "0")).join("");
+  return `${stem}.${hex}.${ext}`;
+}
+
+async function bundle(entry: string, out: string): Promise<Uint8Array> {
+  const result = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "bundle",
+      "--quiet",
+      "--platform",
+      "browser",
+      "--minify",
+      "--external",
+      "onnxruntime-web",
+      "--external",
+      "onnxruntime-web/webgpu",
+      "-o",
+      out,
+      new URL(entry, here).pathname,
+    ],
+    stdout: "inherit",
+    stderr: "inherit",
+  }).output();
+  if (!result.success) throw new Error(`web build: bundling ${entry} failed`);
+  return await Deno.readFile(out);
+}
+
+/** The worker loads onnxruntime-web from the copied files: rewrite the two bare imports. */
+function pointAtOrt(code: string): string {
+  let out = code;
+  for (
+    const [specifier, file] of [
+      ["onnxruntime-web/webgpu", "ort.webgpu.bundle.min.mjs"],
+      ["onnxruntime-web", "ort.wasm.bundle.min.mjs"],
+    ]
+  ) {
+    const before = out;
+    out = out.replaceAll(`"${specifier}"`, `"/assets/ort-${ORT_VERSION}/${file}"`);
+    if (out === before) {
+      throw new Error(`web build: the worker bundle does not import ${specifier}`);
+    }
+  }
+  return out;
+}
+
+/** Builds everything into `web/dist/assets/`; returns the manifest. */
+export async function buildWeb(options: { outDir?: string } = {}): Promise<AssetManifest> {
+  const outDir = options.outDir ?? new URL("dist/assets/", here).pathname;
+  await Deno.remove(outDir, { recursive: true }).catch(() => {});
+  await Deno.mkdir(`${outDir}/ort-${ORT_VERSION}`, { recursive: true });
+  const tmp = await Deno.makeTempDir({ prefix: "stylegram-web-" });
+  const write = async (bytes: Uint8Array, stem: string, ext: string) => {
+    const name = await hashName(bytes, stem, ext);
+    await Deno.writeFile(`${outDir}/${name}`, bytes);
+    return `/assets/${name}`;
+  };
+  try {
+    const app = await write(await bundle("client/main.tsx", `${tmp}/app.js`), "app", "js");
+    const workerCode = pointAtOrt(
+      new TextDecoder().decode(await bundle("client/worker.ts", `${tmp}/worker.js`)),
+    );
+    const worker = await write(new TextEncoder().encode(workerCode), "worker", "js");
+    const css = await write(await Deno.readFile(new URL("static/style.css", here)), "style", "css");
+
+    // onnxruntime-web's files, found through its package exports.
+    const require = createRequire(import.meta.url);
+    const ortDir = require.resolve("onnxruntime-web/ort-wasm-simd-threaded.wasm").replace(
+      /[^/]+$/,
+      "",
+    );
+    for (const file of ORT_FILES) {
+      await Deno.copyFile(`${ortDir}${file}`, `${outDir}/ort-${ORT_VERSION}/${file}`);
+    }
+
+    const inception = await loadNetwork("inception");
+    const bundleBytes = encodeNetworkBundle(inception, [INCEPTION_DEEPEST]);
+    const network = await write(bundleBytes, "inception", "sgnb");
+    const kept = decodeNetworkBundle(bundleBytes).layerNames;
+    const manifest: AssetManifest = {
+      app,
+      worker,
+      network,
+      css,
+      networks: [
+        { name: "inception", title: "InceptionV3 (offline, good results)", layers: kept },
+        {
+          name: "tiny",
+          title: "tiny test network (fast, random weights)",
+          layers: TINY.layers.map((l) => l.name),
+        },
+        {
+          name: "random",
+          title: "VGG-19 with random weights (colours only; slow)",
+          layers: vggDescription("vgg19").layers.map((l) => l.name),
+        },
+      ],
+    };
+    await Deno.writeTextFile(`${outDir}/manifest.json`, JSON.stringify(manifest, null, 2));
+    return manifest;
+  } finally {
+    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+  }
+}
+
+if (import.meta.main) {
+  const t0 = performance.now();
+  const manifest = await buildWeb();
+  console.log(
+    `web build: ${Object.values(manifest).filter((v) => typeof v === "string").join(", ")} in ${
+      ((performance.now() - t0) / 1000).toFixed(1)
+    } s`,
+  );
+}

@@ -1,0 +1,183 @@
+/**
+ * The playground island: images, settings, costs, Start/Stop with live
+ * preview and progress, download and share. Rendered on the server with the
+ * same props, then hydrated in the browser.
+ *
+ * @module
+ */
+
+import type { JSX } from "preact";
+import { useEffect, useMemo, useRef } from "preact/hooks";
+import { CostsPanel, SettingsPanel } from "./settings_panel.tsx";
+import { ImagesPanel } from "./images_panel.tsx";
+import { Runner, shareRun } from "./runner.ts";
+import { createState, type PlaygroundProps, type PlaygroundState } from "./state.ts";
+import { pickImage } from "./images.ts";
+
+/** Loads a share's images and result into the state. */
+async function restoreShare(state: PlaygroundState, props: PlaygroundProps): Promise<void> {
+  const share = props.share;
+  if (!share) return;
+  const load = async (url: string, name: string) =>
+    pickImage(await (await fetch(url)).blob(), name);
+  try {
+    if (share.content) state.content.value = await load(share.content, "shared content");
+    state.styles.value = await Promise.all(
+      share.styles.map((u, i) => load(u, `shared style ${i + 1}`)),
+    );
+    const result = await load(share.result, "shared result");
+    const canvas = new OffscreenCanvas(result.width, result.height);
+    const g = canvas.getContext("2d")!;
+    g.drawImage(
+      await createImageBitmap(new Blob([result.bytes as BlobPart], { type: result.type })),
+      0,
+      0,
+    );
+    state.image.value = {
+      width: result.width,
+      height: result.height,
+      rgba: g.getImageData(0, 0, result.width, result.height).data,
+    };
+    state.finished.value = true;
+    state.status.value = { phase: "done", message: "the shared result; Start runs it again" };
+  } catch (e) {
+    state.status.value = {
+      phase: "error",
+      message: `the shared images could not be loaded: ${(e as Error).message}`,
+    };
+  }
+}
+
+function Preview({ state }: { state: PlaygroundState }): JSX.Element {
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const image = state.image.value;
+  useEffect(() => {
+    const c = canvas.current;
+    if (!c || !image) return;
+    c.width = image.width;
+    c.height = image.height;
+    c.getContext("2d")!.putImageData(
+      new ImageData(image.rgba as Uint8ClampedArray<ArrayBuffer>, image.width, image.height),
+      0,
+      0,
+    );
+  }, [image]);
+  return (
+    <canvas
+      ref={canvas}
+      id="preview"
+      class={image ? "preview" : "preview empty"}
+      role="img"
+      aria-label={image ? "the stylised image" : "the preview appears here"}
+      width={256}
+      height={256}
+    />
+  );
+}
+
+function Status({ state }: { state: PlaygroundState }): JSX.Element {
+  const s = state.status.value;
+  const parts: string[] = [];
+  if (s.scale) parts.push(`scale ${s.scale}/${s.scales}`);
+  if (s.iteration) parts.push(`iteration ${s.iteration}/${s.iterations}`);
+  if (s.msPerIteration) parts.push(`${Math.round(s.msPerIteration)} ms/iteration`);
+  if (s.backend) parts.push(s.backend);
+  const fraction = s.iteration && s.iterations && s.scale && s.scales
+    ? ((s.scale - 1) + s.iteration / s.iterations) / s.scales
+    : s.phase === "done"
+    ? 1
+    : 0;
+  return (
+    <div class="status" aria-live="polite">
+      <progress id="progress" max={1} value={fraction} aria-label="progress" />
+      <p id="status-line">{parts.join(" · ") || "ready"}</p>
+      {s.message
+        ? <p id="status-message" class={s.phase === "error" ? "error" : ""}>{s.message}</p>
+        : null}
+    </div>
+  );
+}
+
+function Actions({ state }: { state: PlaygroundState }): JSX.Element {
+  const image = state.image.value;
+  const shared = state.shared.value;
+  const download = async () => {
+    if (!image) return;
+    const { encodePng } = await import("./images.ts");
+    const url = URL.createObjectURL(await encodePng(image.rgba, image.width, image.height));
+    const a = document.createElement("a");
+    a.href = url;
+    a.download = "stylegram.png";
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  };
+  return (
+    <div class="actions">
+      <button type="button" id="download" onClick={download} disabled={!image}>Download PNG</button>
+      <button
+        type="button"
+        id="share"
+        onClick={() => shareRun(state)}
+        disabled={!state.finished.value || shared.busy}
+      >
+        {shared.busy ? "Sharing…" : "Share"}
+      </button>
+      {shared.url
+        ? (
+          <div class="share-link">
+            <label for="share-url">Link</label>
+            <input
+              id="share-url"
+              readOnly
+              value={shared.url}
+              onFocus={(e) => (e.currentTarget as HTMLInputElement).select()}
+            />
+            <button type="button" onClick={() => navigator.clipboard?.writeText(shared.url!)}>
+              Copy
+            </button>
+          </div>
+        )
+        : null}
+      {shared.error ? <p class="error" role="alert">{shared.error}</p> : null}
+    </div>
+  );
+}
+
+/** The playground. */
+export function Playground(props: PlaygroundProps): JSX.Element {
+  const state = useMemo(() => createState(props), []);
+  const runner = useMemo(() => new Runner(state, props.assets), []);
+  useEffect(() => {
+    restoreShare(state, props);
+  }, []);
+  const phase = state.status.value.phase;
+  const busy = phase === "loading" || phase === "running";
+  return (
+    <div class="playground">
+      <div class="controls">
+        <ImagesPanel state={state} />
+        <SettingsPanel state={state} networks={props.networks} />
+        <CostsPanel state={state} networks={props.networks} />
+      </div>
+      <div class="output">
+        <div class="run">
+          <button
+            type="button"
+            id="start"
+            class="primary"
+            onClick={() => runner.start()}
+            disabled={busy}
+          >
+            {state.finished.value ? "Run again" : "Start"}
+          </button>
+          <button type="button" id="stop" onClick={() => runner.stop()} disabled={!busy}>
+            Stop
+          </button>
+        </div>
+        <Status state={state} />
+        <Preview state={state} />
+        <Actions state={state} />
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,70 @@
+/**
+ * Messages between the playground page and its worker. Pixel data travels as
+ * transferred ArrayBuffers (planar float RGB in, RGBA bytes out), so nothing
+ * large is copied.
+ *
+ * @module
+ */
+
+import type { Recipe } from "../../mod.ts";
+
+/** A planar float RGB image as sent to the worker. */
+export interface PlanarImage {
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+  /** 3·width·height floats in [0, 1], planes R, G, B. */
+  data: Float32Array;
+}
+
+/** An RGBA image as sent back for display. */
+export interface RgbaImage {
+  /** Width in pixels. */
+  width: number;
+  /** Height in pixels. */
+  height: number;
+  /** 4·width·height bytes. */
+  rgba: Uint8ClampedArray;
+}
+
+/** Page → worker. */
+export type ToWorker =
+  | {
+    type: "start";
+    recipe: Recipe;
+    content?: PlanarImage;
+    styles: PlanarImage[];
+    /** Where the offline network's bundle is served. */
+    networkUrl: string;
+  }
+  | { type: "stop" };
+
+/** Worker → page. */
+export type FromWorker =
+  | { type: "notice"; message: string }
+  | { type: "scale"; scale: number; scales: number; width: number; height: number }
+  | {
+    type: "iteration";
+    scale: number;
+    scales: number;
+    iteration: number;
+    iterations: number;
+    msPerIteration: number;
+    total: number;
+    terms: Record<string, number>;
+  }
+  | { type: "preview"; image: RgbaImage; scale: number; iteration: number }
+  | { type: "warning"; message: string }
+  | {
+    type: "done";
+    image: RgbaImage;
+    backend: string;
+    device: string;
+    seconds: number;
+    iterations: number;
+    total: number;
+    terms: Record<string, number>;
+  }
+  | { type: "stopped" }
+  | { type: "error"; message: string };

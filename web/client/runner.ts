@@ -1,0 +1,159 @@
+/**
+ * Runs stylisations in the worker and turns its messages into state; shares
+ * finished runs with the server.
+ *
+ * @module
+ */
+
+import type { FromWorker, PlanarImage, ToWorker } from "./protocol.ts";
+import { encodePng } from "./images.ts";
+import type { PlaygroundState } from "./state.ts";
+
+/** Starts and stops runs of one playground. */
+export class Runner {
+  readonly #state: PlaygroundState;
+  readonly #assets: { worker: string; network: string };
+  #worker: Worker | undefined;
+  #recent: number[] = [];
+
+  /** A runner for `state`, using the bundled worker and network at `assets`. */
+  constructor(state: PlaygroundState, assets: { worker: string; network: string }) {
+    this.#state = state;
+    this.#assets = assets;
+  }
+
+  /** Starts a run of the current recipe and images. */
+  start(): void {
+    const s = this.#state;
+    const styles = s.styles.value;
+    const content = s.content.value;
+    const needsStyle = s.recipe.value.plugins.some((p) =>
+      p.plugin === "style" || p.plugin === "mean-covariance"
+    );
+    if (needsStyle && !styles.length) {
+      s.status.value = { phase: "error", message: "add a style image first" };
+      return;
+    }
+    const recipe = structuredClone(s.recipe.value);
+    if (!content) recipe.plugins = recipe.plugins.filter((p) => p.plugin !== "content");
+    const planar = (i: { width: number; height: number; planar: Float32Array }): PlanarImage => ({
+      width: i.width,
+      height: i.height,
+      data: i.planar.slice(),
+    });
+    const message: ToWorker = {
+      type: "start",
+      recipe,
+      content: content && planar(content),
+      styles: styles.map(planar),
+      networkUrl: this.#assets.network,
+    };
+    this.#worker ??= this.#spawn();
+    this.#recent = [];
+    s.status.value = { phase: "loading", message: "loading the network…" };
+    s.finished.value = false;
+    s.shared.value = {};
+    const transfer = [message.content?.data.buffer, ...message.styles.map((x) => x.data.buffer)]
+      .filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
+    this.#worker.postMessage(message, transfer);
+  }
+
+  /** Asks the running job to stop (the last preview stays). */
+  stop(): void {
+    this.#worker?.postMessage({ type: "stop" } satisfies ToWorker);
+  }
+
+  #spawn(): Worker {
+    const worker = new Worker(this.#assets.worker, { type: "module" });
+    worker.onmessage = (e: MessageEvent<FromWorker>) => this.#receive(e.data);
+    worker.onerror = (e) => {
+      this.#state.status.value = { phase: "error", message: e.message || "the worker failed" };
+    };
+    return worker;
+  }
+
+  #receive(m: FromWorker): void {
+    const s = this.#state;
+    const status = s.status.value;
+    switch (m.type) {
+      case "notice":
+        if (m.message.startsWith("backend: ")) {
+          s.status.value = { ...status, backend: m.message.slice(9) };
+        }
+        break;
+      case "scale":
+        s.status.value = {
+          ...status,
+          phase: "running",
+          message: undefined,
+          scale: m.scale,
+          scales: m.scales,
+        };
+        break;
+      case "iteration": {
+        this.#recent.push(m.msPerIteration);
+        if (this.#recent.length > 10) this.#recent.shift();
+        s.status.value = {
+          ...status,
+          phase: "running",
+          scale: m.scale,
+          scales: m.scales,
+          iteration: m.iteration,
+          iterations: m.iterations,
+          msPerIteration: this.#recent.reduce((a, b) => a + b, 0) / this.#recent.length,
+          total: m.total,
+        };
+        break;
+      }
+      case "preview":
+        s.image.value = m.image;
+        break;
+      case "warning":
+        s.status.value = { ...status, message: m.message };
+        break;
+      case "done":
+        s.image.value = m.image;
+        s.finished.value = true;
+        s.status.value = {
+          ...status,
+          phase: "done",
+          backend: `${m.backend} (${m.device})`,
+          total: m.total,
+          message: `done: ${m.iterations} iterations in ${m.seconds.toFixed(1)} s`,
+        };
+        break;
+      case "stopped":
+        s.status.value = { ...status, phase: "stopped", message: "stopped" };
+        break;
+      case "error":
+        s.status.value = { ...status, phase: "error", message: m.message };
+        break;
+    }
+  }
+}
+
+/** Uploads the recipe, the images and the result; sets the share link on the state. */
+export async function shareRun(state: PlaygroundState): Promise<void> {
+  const image = state.image.value;
+  if (!image || !state.finished.value) return;
+  state.shared.value = { busy: true };
+  try {
+    const form = new FormData();
+    const recipe = structuredClone(state.recipe.value);
+    if (!state.content.value) recipe.plugins = recipe.plugins.filter((p) => p.plugin !== "content");
+    form.set("recipe", JSON.stringify(recipe));
+    const blob = (b: { bytes: Uint8Array; type: string }) =>
+      new Blob([b.bytes as BlobPart], { type: b.type });
+    if (state.content.value) {
+      form.set("content", blob(state.content.value), state.content.value.name);
+    }
+    for (const s of state.styles.value) form.append("style", blob(s), s.name);
+    form.set("result", await encodePng(image.rgba, image.width, image.height), "result.png");
+    const response = await fetch("/api/shares", { method: "POST", body: form });
+    const body = await response.json();
+    if (!response.ok) throw new Error(body.error ?? `HTTP ${response.status}`);
+    state.shared.value = { url: new URL(body.url, location.href).href };
+  } catch (e) {
+    state.shared.value = { error: `sharing failed: ${(e as Error).message}` };
+  }
+}

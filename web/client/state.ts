@@ -1,0 +1,109 @@
+/**
+ * The playground's state, as Preact signals: the recipe being edited, the
+ * images, the run and the share. One object per page, made from the props
+ * the server rendered with, so server and client start from the same state.
+ *
+ * @module
+ */
+
+import { type Signal, signal } from "@preact/signals";
+import type { Recipe } from "../../mod.ts";
+import type { PickedImage } from "./images.ts";
+import type { RgbaImage } from "./protocol.ts";
+
+/** A network the playground offers, with what its pickers need. */
+export interface NetworkChoice {
+  /** Registry name. */
+  name: string;
+  /** One line. */
+  title: string;
+  /** Its layers, in order. */
+  layers: string[];
+}
+
+/** A stored share, as the page receives it. */
+export interface SharedRun {
+  /** The share's id. */
+  id: string;
+  /** Image URLs: content (absent for a texture), styles, result. */
+  content: string | null;
+  /** Style image URLs, in order. */
+  styles: string[];
+  /** The stored result. */
+  result: string;
+}
+
+/** What the server renders the playground with. */
+export interface PlaygroundProps {
+  /** The starting recipe (the default, or a share's). */
+  recipe: Recipe;
+  /** Networks offered in the browser. */
+  networks: NetworkChoice[];
+  /** URLs of the worker script and the offline network bundle. */
+  assets: { worker: string; network: string };
+  /** Set when the page shows a share. */
+  share?: SharedRun;
+}
+
+/** Run progress shown under the preview. */
+export interface RunStatus {
+  /** Where the run is. */
+  phase: "idle" | "loading" | "running" | "done" | "stopped" | "error";
+  /** One line for the user (errors, notices). */
+  message?: string;
+  /** Backend and device, once known. */
+  backend?: string;
+  /** Scale and iteration, once running. */
+  scale?: number;
+  /** Number of scales. */
+  scales?: number;
+  /** Current iteration. */
+  iteration?: number;
+  /** Iterations per scale. */
+  iterations?: number;
+  /** Milliseconds per iteration (recent mean). */
+  msPerIteration?: number;
+  /** Weighted total cost. */
+  total?: number;
+}
+
+/** All signals of one playground. */
+export interface PlaygroundState {
+  /** The recipe being edited. */
+  recipe: Signal<Recipe>;
+  /** The content image (absent: texture synthesis). */
+  content: Signal<PickedImage | undefined>;
+  /** The style images, in order (blend weights live in the recipe). */
+  styles: Signal<PickedImage[]>;
+  /** The run. */
+  status: Signal<RunStatus>;
+  /** The latest preview or result. */
+  image: Signal<RgbaImage | undefined>;
+  /** Whether `image` is a finished result. */
+  finished: Signal<boolean>;
+  /** The share link once made, or an error. */
+  shared: Signal<{ url?: string; error?: string; busy?: boolean }>;
+  /** A one-line problem with a picked image. */
+  imageError: Signal<string | undefined>;
+}
+
+/** Fresh state from the server's props. */
+export function createState(props: PlaygroundProps): PlaygroundState {
+  return {
+    recipe: signal(structuredClone(props.recipe)),
+    content: signal(undefined),
+    styles: signal([]),
+    status: signal({ phase: "idle" }),
+    image: signal(undefined),
+    finished: signal(false),
+    shared: signal({}),
+    imageError: signal(undefined),
+  };
+}
+
+/** Updates the recipe immutably. */
+export function editRecipe(state: PlaygroundState, change: (r: Recipe) => void): void {
+  const next = structuredClone(state.recipe.value);
+  change(next);
+  state.recipe.value = next;
+}
