@@ -237,11 +237,6 @@ export function parseRecipe(
       throw e;
     }
   });
-  if (settings.scales > 1 && settings.minSize > settings.size) {
-    throw new OptionError(
-      `recipe: minSize ${settings.minSize} is larger than size ${settings.size}; lower minSize or use scales 1`,
-    );
-  }
   return {
     recipe: { version: RECIPE_VERSION, ...settings, plugins: uses.map((u) => u.toJSON()) },
     uses,

@@ -223,7 +223,12 @@ export async function stylize(
     ? await normalised(input, [content, ...styleImages], settings, options)
     : input.network;
   const sides = scaleSizes(settings, network.description.minSize);
-  if (settings.minSize < input.network.description.minSize && settings.scales > 1) {
+  if (settings.scales > 1 && sides.length === 1) {
+    options.onNotice?.(
+      `scales: one scale only, since the output (${settings.size} px) is not larger than minSize ` +
+        `(${Math.max(settings.minSize, network.description.minSize)} px)`,
+    );
+  } else if (settings.minSize < network.description.minSize && settings.scales > 1) {
     options.onNotice?.(
       `scales: the coarsest scale starts at ${
         sides[0]
