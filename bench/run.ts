@@ -1,117 +1,94 @@
 /**
- * `deno task bench`: the benchmark suite. Each configuration runs in its own
- * process (see `gradient_speed.ts`); the table reports medians, and every row
- * is compared with the reference row measured in the same run (native, all
- * threads). Results are also written to `bench/results/` as JSON.
+ * `deno task bench`: the benchmark suites, one table each, and all results
+ * written to `bench/results/` as one JSON file.
  *
- *     deno task bench               # 256² and 512²
- *     deno task bench --sizes 256   # quicker
+ * - `gradient` (`gradient_suite.ts`): the VGG-19 style objective, forward +
+ *   backward, per backend and thread count, at `--sizes`.
+ * - `whole` (`whole_run.ts`): the wall time of the README's default command
+ *   at `--whole-sizes`, 2 runs at 256 px and 1 at 512 px unless `--whole-runs`.
+ *
+ *     deno task bench                                   # both suites (several minutes)
+ *     deno task bench --sizes 256                       # quicker gradient suite
+ *     deno task bench --suite whole --whole-sizes 256   # one whole run size only
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { findWebGpuAdapter } from "../mod.ts";
+import { gradientSuite, type GradientSuiteResult } from "./gradient_suite.ts";
+import { type WholeRunRow, wholeRunSuite } from "./whole_run.ts";
+import { ensureRuntimeDir } from "../cli/runtime_dir.ts";
+
+ensureRuntimeDir(); // keeps the Vulkan loader quiet while looking for a WebGPU adapter
+
+const SUITES = ["gradient", "whole"] as const;
+type Suite = typeof SUITES[number];
 
 const { values } = parseArgs({
   options: {
+    suite: { type: "string", default: SUITES.join(",") },
     sizes: { type: "string", default: "256,512" },
     iterations: { type: "string", default: "" },
+    "whole-sizes": { type: "string", default: "256,512" },
+    "whole-runs": { type: "string" },
   },
 });
-const sizes = values.sizes.split(",").map(Number);
+const suites = values.suite.split(",").map((s) => s.trim()).filter(Boolean);
+const unknown = suites.filter((s) => !SUITES.includes(s as Suite));
+if (unknown.length || !suites.length) {
+  console.error(`--suite: unknown suite ${unknown.join(", ")}; choose from ${SUITES.join(", ")}`);
+  Deno.exit(2);
+}
+const sizesOf = (flag: string, text: string) => {
+  const sizes = text.split(",").map(Number);
+  if (sizes.some((s) => !Number.isInteger(s) || s < 16)) {
+    console.error(`--${flag}: give whole numbers ≥ 16, comma-separated; got ${text}`);
+    Deno.exit(2);
+  }
+  return sizes;
+};
+const gradientSizes = sizesOf("sizes", values.sizes);
+const wholeSizes = sizesOf("whole-sizes", values["whole-sizes"]);
+const wholeRuns = values["whole-runs"] === undefined ? undefined : Number(values["whole-runs"]);
+if (wholeRuns !== undefined && !(Number.isInteger(wholeRuns) && wholeRuns >= 1)) {
+  console.error(`--whole-runs: give a whole number ≥ 1; got ${values["whole-runs"]}`);
+  Deno.exit(2);
+}
 const cores = navigator.hardwareConcurrency;
 
-interface Row {
-  backend: string;
-  device: string;
-  threads: number;
-  size: number;
-  medianMs: number;
-  minMs: number;
-  gflops: number;
-  gflop: number;
-  sessionMs: number;
-}
-
-async function measure(backend: string, threads: number, size: number): Promise<Row | string> {
-  const iterations = values.iterations || (size <= 256 ? "5" : "3");
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      new URL("./gradient_speed.ts", import.meta.url).pathname,
-      `--backend=${backend}`,
-      `--threads=${threads}`,
-      `--size=${size}`,
-      `--iterations=${iterations}`,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  const text = new TextDecoder().decode(out.stdout).trim().split("\n").pop() ?? "";
-  if (!out.success) {
-    return new TextDecoder().decode(out.stderr).trim().split("\n").pop() ?? "failed";
-  }
-  return JSON.parse(text) as Row;
-}
-
-const adapter = await findWebGpuAdapter();
-const configs: [string, number][] = [["native", cores], ["native", 1], ["wasm", cores], [
-  "wasm",
-  1,
-]];
-if (adapter && !adapter.software) configs.push(["webgpu", 1]);
-const skipped = adapter?.software
-  ? `webgpu skipped: the adapter here is software (${adapter.description})`
-  : adapter
-  ? ""
-  : "webgpu skipped: no WebGPU adapter here";
-
-console.log(`VGG-19 conv1_1…conv5_1 style objective, forward + backward (random weights)`);
 console.log(
   `machine: ${cores} cores, ${Deno.build.os}/${Deno.build.arch}, Deno ${Deno.version.deno}`,
 );
-if (skipped) console.log(skipped);
 console.log();
-const header = "size  backend  threads   median ms      min ms   GFLOP/s   × native";
-console.log(header);
-console.log("-".repeat(header.length));
-const rows: Row[] = [];
-for (const size of sizes) {
-  let reference: Row | undefined;
-  for (const [backend, threads] of configs) {
-    const r = await measure(backend, threads, size);
-    if (typeof r === "string") {
-      console.log(
-        `${String(size).padEnd(6)}${backend.padEnd(9)}${
-          String(threads).padStart(7)
-        }   failed: ${r}`,
-      );
-      continue;
-    }
-    reference ??= r;
-    rows.push(r);
-    console.log(
-      `${String(size).padEnd(6)}${r.backend.padEnd(9)}${String(threads).padStart(7)}` +
-        `${r.medianMs.toFixed(0).padStart(12)}${r.minMs.toFixed(0).padStart(12)}` +
-        `${r.gflops.toFixed(1).padStart(10)}${
-          (r.medianMs / reference.medianMs).toFixed(2).padStart(11)
-        }`,
-    );
-  }
+let gradient: GradientSuiteResult | undefined;
+let whole: WholeRunRow[] | undefined;
+if (suites.includes("gradient")) {
+  gradient = await gradientSuite(gradientSizes, { iterations: values.iterations });
 }
-console.log(
-  `\nGFLOP per iteration: ${
-    rows.map((r) => `${r.size}²: ${r.gflop.toFixed(1)}`).filter((v, i, a) => a.indexOf(v) === i)
-      .join(", ")
-  }`,
-);
+if (suites.includes("whole")) {
+  if (gradient) console.log();
+  whole = await wholeRunSuite(wholeSizes, { runs: wholeRuns });
+}
+
 const dir = new URL("./results/", import.meta.url);
 await Deno.mkdir(dir, { recursive: true });
-const file = new URL(`gradient_speed_${new Date().toISOString().replace(/[:.]/g, "-")}.json`, dir);
+const file = new URL(`bench_${new Date().toISOString().replace(/[:.]/g, "-")}.json`, dir);
 await Deno.writeTextFile(
   file,
-  JSON.stringify({ date: new Date().toISOString(), cores, skipped, rows }, null, 2),
+  JSON.stringify(
+    {
+      date: new Date().toISOString(),
+      cores,
+      os: `${Deno.build.os}/${Deno.build.arch}`,
+      deno: Deno.version.deno,
+      suites,
+      // Gradient speed of the VGG-19 objective (absent when not run).
+      gradient,
+      // Wall time of the default CLI command (absent when not run).
+      whole,
+    },
+    null,
+    2,
+  ),
 );
-console.log(`results: ${file.pathname}`);
+console.log(`\nresults: ${file.pathname}`);
