@@ -13,32 +13,24 @@ import {
   createSession,
   findWebGpuAdapter,
   grad,
+  gramMatrix,
   input,
-  matmul,
   maxPool,
   mul,
   normal,
   type OnnxGraph,
   reduceSum,
   relu,
-  reshape,
   square,
   sub,
   type Tensor,
   toOnnx,
-  transpose,
   uniform,
 } from "../mod.ts";
 import { evaluate } from "./support/reference.ts";
 import { relativeError } from "./support/gradcheck.ts";
 
 const SIZE = 12;
-
-function gram(f: Tensor): Tensor {
-  const [, c, h, w] = f.shape;
-  const m = reshape(f, [c, h * w]);
-  return matmul(m, transpose(m));
-}
 
 /** conv-relu ×2, max pool, conv-relu ×2, avg pool, conv-relu: style at three layers, content at one. */
 function vggShaped() {
@@ -66,7 +58,7 @@ function vggShaped() {
   const terms = style.map((f, i) => {
     const [, c, h, w] = f.shape;
     const target = constant(uniform(c * c, 50 + i, { lo: 0, hi: h * w * 0.1 }), [c, c]);
-    return mul(reduceSum(square(sub(gram(f), target))), 1 / (4 * (c * h * w) ** 2));
+    return mul(reduceSum(square(sub(gramMatrix(f), target))), 1 / (4 * (c * h * w) ** 2));
   });
   const contentTarget = constant(uniform(content.size, 60, { lo: 0, hi: 0.5 }), content.shape);
   terms.push(mul(reduceSum(square(sub(content, contentTarget))), 0.5));

@@ -10,6 +10,7 @@ import {
   type Bounds,
   checkStart,
   type Evaluated,
+  evaluateStart,
   isFinite,
   type Objective,
   type Optimizer,
@@ -67,11 +68,7 @@ export function adam<E extends Evaluated>(
       return x;
     },
     async start() {
-      current = await f(x);
-      if (!isFinite(current)) {
-        throw new RangeError("adam: the objective is not finite at the starting point");
-      }
-      return current;
+      return current = await evaluateStart(f, x, "adam");
     },
     async step(): Promise<StepOutcome<E>> {
       if (!current) throw new Error("adam: call start() before step()");

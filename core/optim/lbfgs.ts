@@ -13,6 +13,7 @@ import {
   type Bounds,
   checkStart,
   type Evaluated,
+  evaluateStart,
   isFinite,
   type Objective,
   type Optimizer,
@@ -112,11 +113,7 @@ export function lbfgs<E extends Evaluated>(
       return x;
     },
     async start() {
-      current = await f(x);
-      if (!isFinite(current)) {
-        throw new RangeError("lbfgs: the objective is not finite at the starting point");
-      }
-      return current;
+      return current = await evaluateStart(f, x, "lbfgs");
     },
     async step(): Promise<StepOutcome<E>> {
       if (!current) throw new Error("lbfgs: call start() before step()");

@@ -78,3 +78,16 @@ export function checkStart(x0: Float32Array, bounds?: Bounds): void {
     }
   }
 }
+
+/** Evaluates the starting point for optimiser `name`; refuses a non-finite one. */
+export async function evaluateStart<E extends Evaluated>(
+  f: Objective<E>,
+  x: Float32Array,
+  name: string,
+): Promise<E> {
+  const at = await f(x);
+  if (!isFinite(at)) {
+    throw new RangeError(`${name}: the objective is not finite at the starting point`);
+  }
+  return at;
+}

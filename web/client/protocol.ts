@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Recipe } from "../../mod.ts";
+import type { ProgressEvent, Recipe } from "../../mod.ts";
 
 /** A planar float RGB image as sent to the worker. */
 export interface PlanarImage {
@@ -40,22 +40,16 @@ export type ToWorker =
   }
   | { type: "stop" };
 
+/** The driver's progress events the worker forwards as they are. */
+type Forwarded =
+  | Extract<ProgressEvent, { type: "scale" | "warning" }>
+  | Omit<Extract<ProgressEvent, { type: "iteration" }>, "evaluations">;
+
 /** Worker → page. */
 export type FromWorker =
   | { type: "notice"; message: string }
-  | { type: "scale"; scale: number; scales: number; width: number; height: number }
-  | {
-    type: "iteration";
-    scale: number;
-    scales: number;
-    iteration: number;
-    iterations: number;
-    msPerIteration: number;
-    total: number;
-    terms: Record<string, number>;
-  }
+  | Forwarded
   | { type: "preview"; image: RgbaImage; scale: number; iteration: number }
-  | { type: "warning"; message: string }
   | {
     type: "done";
     image: RgbaImage;
