@@ -1,15 +1,33 @@
 /**
- * `deno task bench`: the benchmark suites, one table each, and all results
- * written to `bench/results/` as one JSON file.
+ * `deno task bench`: the benchmark suites, each printing its own titled
+ * table, all results written to `bench/results/` as one JSON file.
  *
- * - `gradient` (`gradient_suite.ts`): the VGG-19 style objective, forward +
- *   backward, per backend and thread count, at `--sizes`.
- * - `whole` (`whole_run.ts`): the wall time of the README's default command
- *   at `--whole-sizes`, 2 runs at 256 px and 1 at 512 px unless `--whole-runs`.
+ * Comparison with the PyTorch reference (`bench/reference/`), each row
+ * measured side by side in the same run:
  *
- *     deno task bench                                   # both suites (several minutes)
- *     deno task bench --sizes 256                       # quicker gradient suite
- *     deno task bench --suite whole --whole-sizes 256   # one whole run size only
+ * - `iteration` (`iteration_suite.ts`): ms per evaluation of the full
+ *   objective for wasm, native, webgpu (hardware adapters only) and PyTorch,
+ *   1 and all threads, on VGG-19 (random weights) and InceptionV3.
+ * - `quality` (`quality_suite.ts`): time to reach the reference's final cost
+ *   with the default recipe at 384 px on 3 example pairs; both outputs
+ *   scored by the same judge; a side-by-side grid PNG.
+ * - `memory` (`memory_suite.ts`): peak RSS of whole runs at 256², 512²,
+ *   1024², and its growth.
+ * - `browser` (`browser_suite.ts`): the playground's worker in headless
+ *   Chromium (wasm) vs Deno wasm vs PyTorch.
+ *
+ * stylegram alone:
+ *
+ * - `gradient` (`gradient_suite.ts`): the bare VGG-19 style objective per
+ *   backend and thread count.
+ * - `whole` (`whole_run.ts`): the wall time of the README's default command.
+ *
+ *     deno task bench                          # the four comparison suites (~20–25 minutes)
+ *     deno task bench --quick                  # fewer sizes, pairs and rounds (~7 minutes)
+ *     deno task bench --suite iteration --sizes 256
+ *     deno task bench --suite gradient,whole --whole-sizes 256
+ *
+ * GPU: `bench/gpu.sh` on a machine with an NVIDIA GPU.
  *
  * @module
  */
@@ -17,18 +35,29 @@
 import { parseArgs } from "node:util";
 import { gradientSuite, type GradientSuiteResult } from "./gradient_suite.ts";
 import { type WholeRunRow, wholeRunSuite } from "./whole_run.ts";
+import { iterationSuite, type IterationSuiteResult } from "./iteration_suite.ts";
+import { PAIRS, qualitySuite, type QualitySuiteResult } from "./quality_suite.ts";
+import { memorySuite, type MemorySuiteResult } from "./memory_suite.ts";
+import { browserSuite, type BrowserSuiteResult } from "./browser_suite.ts";
+import { fixed, printTable, RESULTS_DIR, stamp } from "./measure.ts";
 import { ensureRuntimeDir } from "../cli/runtime_dir.ts";
 
 ensureRuntimeDir(); // keeps the Vulkan loader quiet while looking for a WebGPU adapter
 
-const SUITES = ["gradient", "whole"] as const;
+const SUITES = ["iteration", "quality", "memory", "browser", "gradient", "whole"] as const;
 type Suite = typeof SUITES[number];
+const DEFAULT_SUITES: readonly Suite[] = ["iteration", "quality", "memory", "browser"];
 
 const { values } = parseArgs({
   options: {
-    suite: { type: "string", default: SUITES.join(",") },
-    sizes: { type: "string", default: "256,512" },
+    suite: { type: "string", default: DEFAULT_SUITES.join(",") },
+    quick: { type: "boolean", default: false },
+    sizes: { type: "string" },
+    rounds: { type: "string" },
     iterations: { type: "string", default: "" },
+    "memory-sizes": { type: "string" },
+    "quality-size": { type: "string" },
+    pairs: { type: "string" },
     "whole-sizes": { type: "string", default: "256,512" },
     "whole-runs": { type: "string" },
   },
@@ -47,32 +76,130 @@ const sizesOf = (flag: string, text: string) => {
   }
   return sizes;
 };
-const gradientSizes = sizesOf("sizes", values.sizes);
+const countOf = (flag: string, text: string | undefined) => {
+  if (text === undefined) return undefined;
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) {
+    console.error(`--${flag}: give a whole number ≥ 1; got ${text}`);
+    Deno.exit(2);
+  }
+  return n;
+};
+const quick = values.quick;
+const iterationSizes = values.sizes ? sizesOf("sizes", values.sizes) : quick ? [256] : [256, 512];
+const memorySizes = values["memory-sizes"]
+  ? sizesOf("memory-sizes", values["memory-sizes"])
+  : quick
+  ? [256, 512]
+  : [256, 512, 1024];
+const qualitySize = values["quality-size"]
+  ? sizesOf("quality-size", values["quality-size"])[0]
+  : 384;
+const pairCount = countOf("pairs", values.pairs) ?? (quick ? 1 : PAIRS.length);
+const rounds = countOf("rounds", values.rounds);
 const wholeSizes = sizesOf("whole-sizes", values["whole-sizes"]);
-const wholeRuns = values["whole-runs"] === undefined ? undefined : Number(values["whole-runs"]);
-if (wholeRuns !== undefined && !(Number.isInteger(wholeRuns) && wholeRuns >= 1)) {
-  console.error(`--whole-runs: give a whole number ≥ 1; got ${values["whole-runs"]}`);
-  Deno.exit(2);
-}
+const wholeRuns = countOf("whole-runs", values["whole-runs"]);
 const cores = navigator.hardwareConcurrency;
 
 console.log(
-  `machine: ${cores} cores, ${Deno.build.os}/${Deno.build.arch}, Deno ${Deno.version.deno}`,
+  `machine: ${cores} cores, ${Deno.build.os}/${Deno.build.arch}, Deno ${Deno.version.deno}` +
+    (quick ? " (--quick: fewer sizes, pairs, rounds and iterations)" : ""),
 );
-console.log();
+const started = performance.now();
+const section = (title: string) => console.log(`\n=== ${title} ${"=".repeat(70 - title.length)}`);
+
+let iteration: IterationSuiteResult | undefined;
+let quality: QualitySuiteResult | undefined;
+let memory: MemorySuiteResult | undefined;
+let browser: BrowserSuiteResult | undefined;
 let gradient: GradientSuiteResult | undefined;
 let whole: WholeRunRow[] | undefined;
+if (suites.includes("iteration")) {
+  section("iteration: speed per iteration vs PyTorch");
+  iteration = await iterationSuite({
+    sizes: iterationSizes,
+    rounds: rounds ?? (quick ? 1 : 2),
+    evaluations: quick ? 3 : undefined,
+  });
+}
+if (suites.includes("quality")) {
+  section("quality: time to quality and the judge");
+  quality = await qualitySuite({ size: qualitySize, pairs: PAIRS.slice(0, pairCount) });
+}
+if (suites.includes("memory")) {
+  section("memory: peak RSS and its growth");
+  memory = await memorySuite({ sizes: memorySizes, iterations: quick ? 4 : 11 });
+}
+if (suites.includes("browser")) {
+  section("browser: headless Chromium");
+  browser = await browserSuite({ iterations: quick ? 8 : 12, rounds: rounds ?? (quick ? 1 : 2) });
+}
 if (suites.includes("gradient")) {
-  gradient = await gradientSuite(gradientSizes, { iterations: values.iterations });
+  section("gradient: the bare VGG-19 style objective");
+  gradient = await gradientSuite(iterationSizes, { iterations: values.iterations });
 }
 if (suites.includes("whole")) {
-  if (gradient) console.log();
+  section("whole: the README's default command");
   whole = await wholeRunSuite(wholeSizes, { runs: wholeRuns });
 }
 
-const dir = new URL("./results/", import.meta.url);
-await Deno.mkdir(dir, { recursive: true });
-const file = new URL(`bench_${new Date().toISOString().replace(/[:.]/g, "-")}.json`, dir);
+/** The issue's targets, checked against what ran. */
+interface TargetRow {
+  target: string;
+  measured: string;
+  value: number;
+  limit: number;
+}
+const targets: TargetRow[] = [];
+if (iteration) {
+  const at = (network: string, size: number, engine: string, threads: number) =>
+    iteration!.rows.find((r) =>
+      r.network === network && r.size === size && r.engine === engine && r.threads === threads
+    );
+  for (const network of new Set(iteration.rows.map((r) => r.network))) {
+    for (const size of new Set(iteration.rows.map((r) => r.size))) {
+      for (const threads of [...new Set([1, cores])]) {
+        const n = at(network, size, "native", threads);
+        if (size === 512 && n?.vsPytorch !== undefined) {
+          targets.push({
+            target: `native ≤ 0.75× PyTorch per iteration, 512², ${network}, ${threads}t`,
+            measured: `${fixed(n.vsPytorch, 2)}×`,
+            value: n.vsPytorch,
+            limit: 0.75,
+          });
+        }
+      }
+      const w = at(network, size, "wasm", cores);
+      const n = at(network, size, "native", cores);
+      if (w && n) {
+        targets.push({
+          target: `wasm ${cores}t ≤ 3× native ${cores}t, ${size}², ${network}`,
+          measured: `${fixed(w.medianMs / n.medianMs, 2)}×`,
+          value: w.medianMs / n.medianMs,
+          limit: 3,
+        });
+      }
+    }
+  }
+}
+for (const r of quality?.rows ?? []) {
+  targets.push({
+    target: `time to quality ≤ ⅓ of PyTorch's, ${r.pair}, reference ${r.variant}`,
+    measured: r.ratio === undefined ? "not reached" : `${fixed(r.ratio, 2)}×`,
+    value: r.ratio ?? Infinity,
+    limit: 1 / 3,
+  });
+}
+if (targets.length) {
+  section("targets (reported, not asserted)");
+  printTable(
+    ["target", "measured", "met"],
+    targets.map((t) => [t.target, t.measured, t.value <= t.limit ? "yes" : "no"]),
+  );
+}
+
+await Deno.mkdir(RESULTS_DIR, { recursive: true });
+const file = `${RESULTS_DIR}bench_${stamp()}.json`;
 await Deno.writeTextFile(
   file,
   JSON.stringify(
@@ -81,14 +208,20 @@ await Deno.writeTextFile(
       cores,
       os: `${Deno.build.os}/${Deno.build.arch}`,
       deno: Deno.version.deno,
+      quick,
       suites,
-      // Gradient speed of the VGG-19 objective (absent when not run).
+      seconds: Math.round((performance.now() - started) / 1000),
+      // Each suite's result (absent when not run).
+      iteration,
+      quality,
+      memory,
+      browser,
       gradient,
-      // Wall time of the default CLI command (absent when not run).
       whole,
+      targets,
     },
     null,
     2,
   ),
 );
-console.log(`\nresults: ${file.pathname}`);
+console.log(`\nresults: ${file} (${Math.round((performance.now() - started) / 1000)} s)`);
