@@ -16,6 +16,7 @@ import type { OnnxGraph } from "../graph/onnx.ts";
 import { createOrtSession, firstLine, type OrtApi } from "./ort_session.ts";
 import { type BackendChoice, BackendError, type BackendName, type Session } from "./session.ts";
 import { findWebGpuAdapter } from "./webgpu_adapter.ts";
+import { sharedMemoryMayRace, withFullSizeSharedMemory } from "./shared_memory.ts";
 
 /** Options of {@linkcode createSession}. */
 export interface SessionOptions {
@@ -106,13 +107,21 @@ export async function loadNative(): Promise<OrtModule> {
   }
 }
 
+let wasmRuntimeStarted = false;
+
 async function wasmSession(graph: OnnxGraph, threads: number, notice: (m: string) => void) {
   const ort = await loadWasm(threads, notice);
-  return createOrtSession(ort, graph, {
-    backend: "wasm",
-    device: `WebAssembly SIMD, ${wasmThreads} thread(s)`,
-    sessionOptions: { executionProviders: ["wasm"] },
-  });
+  const create = () =>
+    createOrtSession(ort, graph, {
+      backend: "wasm",
+      device: `WebAssembly SIMD, ${wasmThreads} thread(s)`,
+      sessionOptions: { executionProviders: ["wasm"] },
+    });
+  // The first session instantiates the runtime and its shared memory.
+  if (wasmRuntimeStarted || wasmThreads === 1 || !sharedMemoryMayRace()) return await create();
+  const session = await withFullSizeSharedMemory(create);
+  wasmRuntimeStarted = true;
+  return session;
 }
 
 async function nativeSession(graph: OnnxGraph, threads: number) {
