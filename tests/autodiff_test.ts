@@ -11,6 +11,7 @@ import {
   createSession,
   grad,
   input,
+  matmul,
   maxPool,
   mul,
   pow,
@@ -18,6 +19,7 @@ import {
   relu,
   square,
   toOnnx,
+  transpose,
   uniform,
   UnsupportedError,
 } from "../mod.ts";
@@ -40,6 +42,17 @@ Deno.test("only what the outputs need is emitted", () => {
   // One forward Conv and one Conv for ∂/∂x: nothing computes ∂/∂kernel.
   assertEquals(g.node!.filter((n) => n.opType === "Conv").length, 2);
   assertEquals(g.node!.filter((n) => n.opType === "ConvTranspose").length, 0);
+});
+
+Deno.test("a Gram matrix's gradient is one product, (dG + dGᵀ)·F", () => {
+  const f = input("f", [4, 30]);
+  const target = constant(uniform(16, 4), [4, 4]);
+  const cost = reduceSum(mul(matmul(f, transpose(f)), target));
+  const [df] = grad(cost, [f]);
+  const g = decode(toOnnx({ cost, df }).model);
+  assertEquals(g.node!.filter((n) => n.opType === "MatMul").length, 2, "forward and one backward");
+  // Only the forward's transpose of F and the backward's 4×4 dGᵀ.
+  assertEquals(g.node!.filter((n) => n.opType === "Transpose").length, 2);
 });
 
 Deno.test("a kernel is stored once and read by both the forward and the backward", () => {

@@ -116,6 +116,17 @@ const cases: Record<string, GradCase> = {
       return matmul(m, transpose(m));
     },
   },
+  "batched gram matrix with its transpose used again": {
+    inputs: { f: [2, 3, 4] },
+    build: ({ f }) => {
+      const t = transpose(f, [0, 2, 1]);
+      return add(matmul(f, t), mul(reduceSum(square(t)), 0.5));
+    },
+  },
+  "matmul of a tensor with another permutation of itself": {
+    inputs: { x: [3, 3, 3] },
+    build: ({ x }) => matmul(x, transpose(x, [2, 1, 0])),
+  },
   "softmax last axis": { inputs: { x: [3, 5] }, build: ({ x }) => softmax(x) },
   "softmax axis 1": { inputs: { x: [2, 4, 3] }, build: ({ x }) => softmax(x, 1) },
   // convolutions

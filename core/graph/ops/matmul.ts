@@ -6,7 +6,7 @@
  */
 
 import { apply, expect, formatShape, type OpDef, type Tensor } from "../expr.ts";
-import { broadcastShapes, unbroadcast } from "./arithmetic.ts";
+import { add, broadcastShapes, unbroadcast } from "./arithmetic.ts";
 import { transpose } from "./layout.ts";
 
 /** Swaps the last two axes. */
@@ -14,6 +14,14 @@ function swapLast(x: Tensor): Tensor {
   const perm = x.shape.map((_, i) => i);
   [perm[x.rank - 2], perm[x.rank - 1]] = [perm[x.rank - 1], perm[x.rank - 2]];
   return transpose(x, perm);
+}
+
+/** Whether `b` is `swapLast(a)`, as in a Gram matrix `a · aᵀ`. */
+function isSwapOf(b: Tensor, a: Tensor): boolean {
+  if (b.op.name !== "transpose" || b.inputs[0] !== a) return false;
+  const { perm } = b.attrs as { perm: readonly number[] };
+  const r = a.rank;
+  return perm.every((p, i) => p === (i === r - 2 ? r - 1 : i === r - 1 ? r - 2 : i));
 }
 
 const matmulOp: OpDef = {
@@ -36,6 +44,11 @@ const matmulOp: OpDef = {
   emit: (ctx, _node, [a, b]) => ctx.node("MatMul", [a, b])[0],
   grad: (dy, node, needed) => {
     const [a, b] = node.inputs;
+    // a · aᵀ: both operands are a, so its gradient is (dy + dyᵀ) · a; one
+    // product instead of two, and no transpose of the (large) a.
+    if (isSwapOf(b, a)) {
+      return [unbroadcast(matmul(add(dy, swapLast(dy)), a), a.shape), undefined];
+    }
     return [
       needed[0] ? unbroadcast(matmul(dy, swapLast(b)), a.shape) : undefined,
       needed[1] ? unbroadcast(matmul(swapLast(a), dy), b.shape) : undefined,
