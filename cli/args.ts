@@ -434,9 +434,9 @@ export function helpText(version: string): string {
   }
   lines.push(
     "Examples:",
-    "  deno run -A cli.ts examples/cat.jpg examples/wave.jpg -o out.png",
+    "  deno run -A cli.ts examples/cat.jpg examples/kandinsky.jpg -o out.png",
     "  deno run -A cli.ts photo.jpg a.jpg b.jpg --style-blend 0.7,0.3 --size 768 -o out.webp",
-    "  deno run -A cli.ts --texture wave.jpg --size 512 --aspect 2 -o texture.png",
+    "  deno run -A cli.ts --texture examples/great_wave.jpg --size 512 --aspect 2 -o texture.png",
     "  deno run -A cli.ts photo.jpg wave.jpg --save-recipe r.json -o a.png && \\",
     "    deno run -A cli.ts photo.jpg wave.jpg --recipe r.json --seed 2 -o b.png",
   );

@@ -174,6 +174,10 @@ Deno.test("--help documents every option with defaults; --version", async () => 
     assert(help.stdout.includes(flag), `--help mentions ${flag}`);
   }
   assert(help.stdout.includes("[default: 512]"));
+  // The examples can be pasted as they are: the images they name exist.
+  for (const [path] of help.stdout.matchAll(/examples\/[\w.]+/g)) {
+    assert((await Deno.stat(new URL(`../${path}`, import.meta.url))).isFile, `${path} exists`);
+  }
   const version = await cli(["--version"]);
   assert(/^stylegram \d+\.\d+\.\d+/.test(version.stdout), version.stdout);
 });
