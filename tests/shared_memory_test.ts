@@ -38,3 +38,18 @@ Deno.test("the constructor is restored when creation fails", async () => {
   const after = new WebAssembly.Memory({ initial: 1, maximum: 8, shared: true });
   assertEquals(after.buffer.byteLength, PAGE, "outside the work-around sizes are as asked");
 });
+
+Deno.test("overlapping uses restore the constructor once both are done", async () => {
+  const original = WebAssembly.Memory;
+  let release!: () => void;
+  const slow = withFullSizeSharedMemory(() => new Promise<void>((r) => release = r));
+  const quick = await withFullSizeSharedMemory(() =>
+    Promise.resolve(new WebAssembly.Memory({ initial: 1, maximum: 8, shared: true }))
+  );
+  assertEquals(quick.buffer.byteLength, 8 * PAGE);
+  const during = new WebAssembly.Memory({ initial: 1, maximum: 8, shared: true });
+  assertEquals(during.buffer.byteLength, 8 * PAGE, "still replaced while the slow one runs");
+  release();
+  await slow;
+  assertEquals(WebAssembly.Memory, original);
+});

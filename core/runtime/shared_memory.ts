@@ -25,14 +25,7 @@ export function sharedMemoryMayRace(): boolean {
   return "Deno" in globalThis;
 }
 
-/**
- * Runs `create` (which instantiates the threaded runtime) while shared
- * memories are created at their maximum size, and restores
- * `WebAssembly.Memory` afterwards. Where the full size cannot be reserved the
- * requested size is used, as before.
- */
-export async function withFullSizeSharedMemory<T>(create: () => Promise<T>): Promise<T> {
-  const original: MemoryConstructor = WebAssembly.Memory;
+function fullSizeShared(original: MemoryConstructor): MemoryConstructor {
   const fullSize = function (descriptor: WebAssembly.MemoryDescriptor) {
     const { initial, maximum, shared } = descriptor as WebAssembly.MemoryDescriptor & {
       shared?: boolean;
@@ -47,10 +40,30 @@ export async function withFullSizeSharedMemory<T>(create: () => Promise<T>): Pro
     return new original(descriptor);
   } as unknown as MemoryConstructor;
   fullSize.prototype = original.prototype;
-  WebAssembly.Memory = fullSize;
+  return fullSize;
+}
+
+// Overlapping calls share one replacement; the last to finish restores.
+let active = 0;
+let saved: MemoryConstructor | undefined;
+
+/**
+ * Runs `create` (which instantiates the threaded runtime) while shared
+ * memories are created at their maximum size, and restores
+ * `WebAssembly.Memory` afterwards. Where the full size cannot be reserved the
+ * requested size is used, as before.
+ */
+export async function withFullSizeSharedMemory<T>(create: () => Promise<T>): Promise<T> {
+  if (active++ === 0) {
+    saved = WebAssembly.Memory;
+    WebAssembly.Memory = fullSizeShared(saved);
+  }
   try {
     return await create();
   } finally {
-    WebAssembly.Memory = original;
+    if (--active === 0) {
+      WebAssembly.Memory = saved!;
+      saved = undefined;
+    }
   }
 }
