@@ -26,8 +26,7 @@ import { CACHE_DIR, exportNetwork } from "./reference/export_network.ts";
 import { writeInputs } from "./reference/inputs.ts";
 import { referenceCommand, referenceEnv } from "./reference/python.ts";
 import { failure, fixed, jsonLines, median, printTable, ROOT, runChild } from "./measure.ts";
-
-const CHROMIUM = "/usr/bin/chromium";
+import { CHROMIUM, chromiumInstalled, startChromium } from "../scripts/chromium.ts";
 
 /** One engine's figure. */
 export interface BrowserRow {
@@ -63,53 +62,6 @@ export interface BrowserSuiteOptions {
   rounds?: number;
 }
 
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-/** Starts headless Chromium with a fresh profile and remote debugging. */
-async function startChromium(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const profile = await Deno.makeTempDir({ prefix: "stylegram-bench-chromium-" });
-  const port = freePort();
-  const child = new Deno.Command(CHROMIUM, {
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      `--user-data-dir=${profile}`,
-      `--remote-debugging-port=${port}`,
-      "about:blank",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    const up = await fetch(`${url}/json/version`).then(
-      (r) => r.body?.cancel().then(() => r.ok),
-      () => false,
-    );
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    stop: async () => {
-      child.kill();
-      await child.status;
-      await Deno.remove(profile, { recursive: true }).catch(() => {});
-    },
-  };
-}
-
 /** The page-side benchmark: runs the worker once, returns its per-iteration times. */
 interface PageRun {
   ms: number[];
@@ -133,7 +85,7 @@ export async function browserSuite(options: BrowserSuiteOptions = {}): Promise<B
   console.log(
     "all threads), and PyTorch (all threads); medians of msPerIteration, first 2 left out.",
   );
-  if (!(await Deno.stat(CHROMIUM).then(() => true, () => false))) {
+  if (!(await chromiumInstalled())) {
     const skipped =
       `browser suite skipped: ${CHROMIUM} is not installed (apt-get install chromium)`;
     console.log(skipped);
@@ -177,7 +129,7 @@ export async function browserSuite(options: BrowserSuiteOptions = {}): Promise<B
   const app = await createApp({ store, assetsDir: tmp });
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app);
   const origin = `http://127.0.0.1:${server.addr.port}`;
-  const browserProcess = await startChromium();
+  const browserProcess = await startChromium("stylegram-bench-chromium-");
   const browser = await chromium.connectOverCDP(browserProcess.url);
 
   const samples: Record<string, { ms: number[]; device: string }> = {};

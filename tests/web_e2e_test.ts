@@ -12,60 +12,15 @@ import { createApp } from "../web/server/app.ts";
 import { openShareStore } from "../web/server/storage.ts";
 import { pageRenderer, type PageRequest } from "../web/server/pages.tsx";
 import { assert, assertEquals } from "./support/assert.ts";
+import { CHROMIUM, chromiumInstalled, startChromium } from "../scripts/chromium.ts";
 
-const CHROMIUM = "/usr/bin/chromium";
-const hasChromium = await Deno.stat(CHROMIUM).then(() => true, () => false);
+const hasChromium = await chromiumInstalled();
 if (!hasChromium) {
   console.log(`web e2e skipped: ${CHROMIUM} is not installed (apt-get install chromium)`);
 }
 
 const root = new URL("..", import.meta.url).pathname;
 const shots = `${root}test-results`;
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const { port } = listener.addr as Deno.NetAddr;
-  listener.close();
-  return port;
-}
-
-/** Starts Chromium with a fresh profile and remote debugging; returns the CDP URL and a stopper. */
-async function startChromium(): Promise<{ url: string; stop: () => Promise<void> }> {
-  const profile = await Deno.makeTempDir({ prefix: "stylegram-chromium-" });
-  const port = freePort();
-  const child = new Deno.Command(CHROMIUM, {
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      `--user-data-dir=${profile}`,
-      `--remote-debugging-port=${port}`,
-      "about:blank",
-    ],
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
-  const url = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
-    if (
-      await fetch(`${url}/json/version`).then((r) => r.body?.cancel().then(() => r.ok), () => false)
-    ) break;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return {
-    url,
-    stop: async () => {
-      child.kill();
-      await child.status;
-      await Deno.remove(profile, { recursive: true }).catch(() => {});
-    },
-  };
-}
 
 Deno.test({
   name: "playground: run in the browser, share, and reopen the share in a fresh context",
@@ -85,7 +40,7 @@ Deno.test({
     });
     const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app);
     const origin = `http://127.0.0.1:${server.addr.port}`;
-    const browserProcess = await startChromium();
+    const browserProcess = await startChromium("stylegram-chromium-");
     const browser = await chromium.connectOverCDP(browserProcess.url);
     try {
       // 1. Load the page and add two images.
