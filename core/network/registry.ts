@@ -32,6 +32,18 @@ export interface NetworkEntry {
   readonly size: string;
 }
 
+function vggEntry(name: VggVariant, title: string): NetworkEntry {
+  const w = VGG_WEIGHTS[name];
+  const mb = (bytes: number) => Math.round(bytes / 1e6);
+  return {
+    name,
+    title,
+    source: w.url,
+    license: w.license,
+    size: `downloads ${mb(w.convBytes)} MB of a ${mb(w.fileBytes)} MB file once`,
+  };
+}
+
 /** Every named network. */
 export const NETWORKS: readonly NetworkEntry[] = [
   {
@@ -41,24 +53,8 @@ export const NETWORKS: readonly NetworkEntry[] = [
     license: "MIT",
     size: "22 MB, installed with stylegram",
   },
-  {
-    name: "vgg19",
-    title: "VGG-19, ImageNet (torchvision weights; Gatys et al.'s network)",
-    source: VGG_WEIGHTS.vgg19.url,
-    license: VGG_WEIGHTS.vgg19.license,
-    size: `downloads ${Math.round(VGG_WEIGHTS.vgg19.convBytes / 1e6)} MB of a ${
-      Math.round(VGG_WEIGHTS.vgg19.fileBytes / 1e6)
-    } MB file once`,
-  },
-  {
-    name: "vgg16",
-    title: "VGG-16, ImageNet (torchvision weights)",
-    source: VGG_WEIGHTS.vgg16.url,
-    license: VGG_WEIGHTS.vgg16.license,
-    size: `downloads ${Math.round(VGG_WEIGHTS.vgg16.convBytes / 1e6)} MB of a ${
-      Math.round(VGG_WEIGHTS.vgg16.fileBytes / 1e6)
-    } MB file once`,
-  },
+  vggEntry("vgg19", "VGG-19, ImageNet (torchvision weights; Gatys et al.'s network)"),
+  vggEntry("vgg16", "VGG-16, ImageNet (torchvision weights)"),
   {
     name: "random",
     title: "VGG-19 layout with seeded random weights (colours, not structure)",
