@@ -15,9 +15,12 @@ import {
   constant,
   conv2d,
   conv2dTranspose,
+  createSession,
   div,
   exp,
   findWebGpuAdapter,
+  grad,
+  input,
   log,
   matmul,
   maxPool,
@@ -38,9 +41,11 @@ import {
   square,
   sub,
   tanh,
+  toOnnx,
   transpose,
   uniform,
 } from "../mod.ts";
+import { assertEquals } from "./support/assert.ts";
 import { assertGradientsMatch, checkGradients, type GradCase } from "./support/gradcheck.ts";
 
 const positive = (shape: number[]) => ({ shape, lo: 0.5, hi: 2 });
@@ -58,6 +63,10 @@ const cases: Record<string, GradCase> = {
   },
   "mul by a scalar": { inputs: { a: [5] }, build: ({ a }) => mul(3, a) },
   "addN": { inputs: { a: [2, 3], b: [2, 3] }, build: ({ a, b }) => addN([a, b, a]) },
+  "addN of five terms": {
+    inputs: { a: [4], b: [4], c: [4] },
+    build: ({ a, b, c }) => addN([a, b, c, mul(a, b), c]),
+  },
   // element-wise unary
   "neg": { inputs: { x: [7] }, build: ({ x }) => neg(x) },
   "square": { inputs: { x: [7] }, build: ({ x }) => square(x) },
@@ -234,4 +243,39 @@ for (const [name, c] of Object.entries(cases)) {
       assertGradientsMatch(`${backend}: ${name}`, await checkGradients(c, { backend }));
     });
   }
+}
+
+// Finite differences cannot check ties (the max is not differentiable there):
+// the first maximum of each window in row-major order takes the gradient, as
+// in PyTorch; the same case as the plain-loop reference's in reference_test.ts.
+for (const backend of backends) {
+  Deno.test(`${backend}: max-pool gradient at ties goes to each window's first maximum`, async () => {
+    const x = input("x", [1, 3, 2, 5]);
+    const pooled = maxPool(x, { kernel: [2, 3], stride: [1, 2] }); // [1, 3, 1, 2]
+    const r = constant([10, 100, 10, 100, 10, 100], [1, 3, 1, 2]);
+    const [dx] = grad(reduceSum(mul(pooled, r)), [x]);
+    const session = await createSession(toOnnx({ dx }), { backend });
+    try {
+      const out = await session.run({
+        x: Float32Array.from([
+          ...[1, 5, 5, 2, 0],
+          ...[0, 0, 0, 0, 5],
+          ...[1, 2, 9, 3, 4],
+          ...[0, 0, 0, 0, 0],
+          ...[7, 7, 7, 7, 7],
+          ...[7, 7, 7, 7, 7],
+        ]),
+      });
+      assertEquals(Array.from(out.dx), [
+        ...[0, 10, 100, 0, 0],
+        ...[0, 0, 0, 0, 0],
+        ...[0, 0, 110, 0, 0],
+        ...[0, 0, 0, 0, 0],
+        ...[10, 0, 100, 0, 0],
+        ...[0, 0, 0, 0, 0],
+      ]);
+    } finally {
+      await session.release();
+    }
+  });
 }

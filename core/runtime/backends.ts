@@ -137,16 +137,24 @@ async function nativeSession(graph: OnnxGraph, threads: number) {
   });
 }
 
+/**
+ * The onnxruntime session options of the webgpu backend (also used by
+ * tests/webgpu_placement_test.ts, which checks that no node falls back to the
+ * CPU). onnxruntime 1.30's WebGPU NHWC kernels mis-compute some convolutions
+ * (e.g. 6 → 8 channels, and grouped transposed convolutions with one output
+ * channel per group); the NCHW kernels are right. See tests/runtime_test.ts.
+ */
+export const WEBGPU_SESSION_OPTIONS: Readonly<Record<string, unknown>> = {
+  executionProviders: [{ name: "webgpu", preferredLayout: "NCHW" }],
+};
+
 async function webgpuSession(graph: OnnxGraph, adapter: unknown, description: string) {
   const ort = await loadWebGpu();
   ort.env.webgpu.adapter ??= adapter;
   return createOrtSession(ort, graph, {
     backend: "webgpu",
     device: `WebGPU ${description}`,
-    // onnxruntime 1.30's WebGPU NHWC kernels mis-compute some convolutions
-    // (e.g. 6 → 8 channels, and grouped transposed convolutions with one output
-    // channel per group); the NCHW kernels are right. See tests/runtime_test.ts.
-    sessionOptions: { executionProviders: [{ name: "webgpu", preferredLayout: "NCHW" }] },
+    sessionOptions: { ...WEBGPU_SESSION_OPTIONS },
   });
 }
 

@@ -132,11 +132,24 @@ const addNOp: OpDef = {
     }
     return inputs[0];
   },
-  emit: (ctx, _node, inputs) => ctx.node("Sum", inputs)[0],
+  // A balanced tree of Adds rather than one Sum: onnxruntime's WebGPU provider
+  // has no Sum kernel and would run it on the CPU, copying both ways.
+  emit: (ctx, _node, inputs) => {
+    let level = [...inputs];
+    while (level.length > 1) {
+      const next: string[] = [];
+      for (let i = 0; i + 1 < level.length; i += 2) {
+        next.push(ctx.node("Add", [level[i], level[i + 1]])[0]);
+      }
+      if (level.length % 2) next.push(level[level.length - 1]);
+      level = next;
+    }
+    return level[0];
+  },
   grad: (dy, node, needed) => node.inputs.map((_, i) => needed[i] ? dy : undefined),
 };
 
-/** The sum of several tensors of one shape, as one ONNX `Sum` node. */
+/** The sum of several tensors of one shape (emitted as a balanced tree of `Add`s). */
 export function addN(terms: readonly Tensor[]): Tensor {
   expect(terms.length > 0, () => "addN: needs at least one term");
   return terms.length === 1 ? terms[0] : apply(addNOp, terms, undefined);

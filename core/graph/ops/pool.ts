@@ -164,9 +164,7 @@ const maxPoolBackwardOp: OpDef<PoolAttrs> = {
         ctx.int64([n * c, k, oh, ow]),
       ])[0]
       : unfold(ctx, x, node.shape, a, kernel);
-    const argmax = ctx.node("ArgMax", [windows], { axis: 1, keepdims: 1 })[0];
-    const offsets = ctx.initializerInt64(Array.from({ length: k }, (_, t) => t), [1, k, 1, 1]);
-    const hit = ctx.node("Cast", [ctx.node("Equal", [argmax, offsets])[0]], { to: 1 })[0];
+    const hit = firstMaxOneHot(ctx, windows, k);
     const dyPlanes = ctx.node("Reshape", [dy, ctx.int64([n * c, 1, oh, ow])])[0];
     const routed = ctx.node("Mul", [hit, dyPlanes])[0];
     if (tiled) {
@@ -184,6 +182,25 @@ const maxPoolBackwardOp: OpDef<PoolAttrs> = {
     return ctx.node("Reshape", [folded, ctx.int64(node.shape)])[0];
   },
 };
+
+/**
+ * For windows laid out as k channels, 1 at each window's first maximum and 0
+ * elsewhere (ties go to the first, as in PyTorch). Float ops only: ArgMax
+ * yields int64, which WebGPU cannot compare or cast, so onnxruntime would run
+ * those nodes on the CPU and copy the tensors both ways.
+ */
+function firstMaxOneHot(ctx: EmitContext, windows: string, k: number): string {
+  const peak = ctx.node("ReduceMax", [windows], { axes: [1], keepdims: 1 })[0];
+  const ties = ctx.node("Cast", [ctx.node("Equal", [windows, peak])[0]], { to: 1 })[0];
+  // How many ties come before each element of its window: a 1×1 convolution
+  // with a strictly lower-triangular kernel of ones (small integers, exact).
+  const before = new Float32Array(k * k);
+  for (let out = 0; out < k; out++) for (let t = 0; t < out; t++) before[out * k + t] = 1;
+  const kernel = ctx.initializer(before, [k, k, 1, 1], "maxpool_ties_before");
+  const earlier = ctx.node("Conv", [ties, kernel], { kernel_shape: [1, 1] })[0];
+  // A tie with no tie before it: 1 − 0 = 1; any later tie: 1 − n ≤ 0.
+  return ctx.node("Relu", [ctx.node("Sub", [ties, earlier])[0]])[0];
+}
 
 /** Each window of `x` as k = kH·kW channels: `[N·C, k, outH, outW]`. */
 function unfold(ctx: EmitContext, x: string, shape: Shape, a: PoolAttrs, kernel: string): string {
