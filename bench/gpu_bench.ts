@@ -57,6 +57,8 @@ const configs: Config[] = [
   { engine: "native", threads: cores },
   ...(values["torch-cuda"] ? [{ engine: "pytorch", threads: cores, device: "cuda" }] : []),
 ];
+/** The engine as the table names it (with the torch device, if any). */
+const label = (c: Config): string => c.device ? `${c.engine} ${c.device}` : c.engine;
 const images = {
   content: await readImage(`${ROOT}examples/cat.jpg`),
   style: await readImage(`${ROOT}examples/kandinsky.jpg`),
@@ -74,22 +76,26 @@ for (const network of networks) {
         const s = await measureConfig(config, files, { network, evaluations });
         if (typeof s === "string") failed.set(config, s);
         else samples.get(config)!.push(s);
+        // Progress as it goes: a run cut short by a time limit still reports what it measured.
+        const result = typeof s === "string"
+          ? `failed: ${s}`
+          : `${s.times.map((t) => fixed(t, 1)).join(" ")} ms`;
+        console.error(`gpu bench: ${network} ${size}² ${label(config)} round ${r + 1}: ${result}`);
       }
     }
     const ms = (c: Config) => median(samples.get(c)!.flatMap((s) => s.times));
     const native = ms(configs[1]);
     for (const config of configs) {
-      const label = config.device ? `${config.engine} ${config.device}` : config.engine;
       if (failed.has(config)) {
-        table.push([network, `${size}²`, label, `failed: ${failed.get(config)}`]);
+        table.push([network, `${size}²`, label(config), `failed: ${failed.get(config)}`]);
         continue;
       }
       const m = ms(config);
-      rows.push({ network, size, engine: label, threads: config.threads, medianMs: m });
+      rows.push({ network, size, engine: label(config), threads: config.threads, medianMs: m });
       table.push([
         network,
         `${size}²`,
-        label,
+        label(config),
         String(config.threads),
         fixed(m, 1),
         `${fixed(native / m, 2)}×`,

@@ -74,7 +74,8 @@ export async function runChild(
   const child = new Deno.Command(wrap ? TIME : cmd, {
     args: wrap ? ["-f", "%M", "-o", rssFile!, cmd, ...args] : [...args],
     cwd: options.cwd ?? ROOT,
-    env: options.env,
+    // Plain text: failure() quotes the child's error lines.
+    env: { NO_COLOR: "1", ...options.env },
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -115,7 +116,7 @@ export async function runChild(
   return {
     code: status.code,
     lines,
-    stderr: stderr.trim().split("\n").slice(-5).join("\n"),
+    stderr: stderr.trim().split("\n").slice(-20).join("\n"),
     wallMs,
     peakRssMb,
     timedOut,
@@ -136,9 +137,10 @@ export function jsonLines(run: ChildRun): { ms: number; event: Record<string, un
 /** Why a run failed, in one line. */
 export function failure(run: ChildRun): string {
   if (run.timedOut) return `timed out after ${Math.round(run.wallMs / 1000)} s (killed)`;
+  // An uncaught error's message line comes before its stack.
   const lines = run.stderr.split("\n").filter(Boolean);
-  return lines.findLast((l) => /stylegram:|reference:|Error/.test(l)) ?? lines.pop() ??
-    `exit status ${run.code}`;
+  return lines.findLast((l) => /stylegram:|reference:/.test(l)) ??
+    lines.find((l) => /Error\b/.test(l))?.trim() ?? lines.pop() ?? `exit status ${run.code}`;
 }
 
 /** The median (mean of the middle two for an even count). */
