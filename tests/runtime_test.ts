@@ -151,3 +151,21 @@ Deno.test("backends agree on cost and gradient", async () => {
     }
   }
 });
+
+Deno.test("auto takes native where it loads, and says so", async () => {
+  const notices: string[] = [];
+  const x = input("x", [2]);
+  const session = await createSession(toOnnx({ y: mul(x, 3) }), {
+    onNotice: (m) => notices.push(m),
+  });
+  try {
+    if (session.backend !== "native") throw new Error(`auto chose ${session.backend}`);
+    const { y } = await session.run({ x: Float32Array.of(1, 2) });
+    if (y[0] !== 3 || y[1] !== 6) throw new Error(`got ${Array.from(y)}`);
+    if (!notices.some((m) => m.startsWith("backend: native"))) {
+      throw new Error(`no notice of the choice: ${notices.join(" | ")}`);
+    }
+  } finally {
+    await session.release();
+  }
+});

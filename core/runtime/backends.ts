@@ -6,8 +6,11 @@
  * - `native`: onnxruntime-node, for Deno and Node callers (an optional
  *   dependency, loaded only when asked for).
  *
- * `auto` takes a hardware WebGPU adapter when there is one, else native where
- * it loads, else wasm, and says what it chose and why.
+ * `auto` takes native where it loads (Deno, Node), else a hardware WebGPU
+ * adapter (browsers with a GPU), else wasm, and says what it chose and why.
+ * Native comes first because it was faster even against an H100: there,
+ * onnxruntime-web's WebGPU kernels took 634 ms per Inception evaluation at
+ * 512² against 180 ms on 16 CPU threads (bench/gpu.sh, docs/design_notes.md).
  *
  * @module
  */
@@ -195,23 +198,26 @@ export async function createSession(
       return chosen(await webgpuSession(graph, found.adapter, found.description), why);
     }
     case "auto": {
-      const found = await findWebGpuAdapter();
-      if (found && !found.software) {
-        return chosen(await webgpuSession(graph, found.adapter, found.description), "hardware GPU");
-      }
-      const gpuWhy = found
-        ? `WebGPU adapter ${found.description} is software`
-        : "no WebGPU adapter";
       try {
-        return chosen(await nativeSession(graph, threads), gpuWhy);
+        return chosen(await nativeSession(graph, threads), "");
       } catch (e) {
         if (
           !(e instanceof BackendError) || !e.message.startsWith("native: onnxruntime-node is not")
         ) {
           throw e;
         }
-        return chosen(await wasmSession(graph, threads, notice), `${gpuWhy}; native unavailable`);
       }
+      const found = await findWebGpuAdapter();
+      if (found && !found.software) {
+        return chosen(
+          await webgpuSession(graph, found.adapter, found.description),
+          "native unavailable; hardware GPU",
+        );
+      }
+      const gpuWhy = found
+        ? `WebGPU adapter ${found.description} is software`
+        : "no WebGPU adapter";
+      return chosen(await wasmSession(graph, threads, notice), `native unavailable; ${gpuWhy}`);
     }
     default:
       throw new RangeError(
