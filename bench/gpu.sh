@@ -18,7 +18,10 @@
 #   (libGLX_nvidia.so.0) is present but no json is, one is written. In a
 #   container, the graphics part of the driver is only there with
 #   NVIDIA_DRIVER_CAPABILITIES including "graphics" (or "all").
-# - npm packages are cached first (network needed once).
+# - npm packages are cached first (network needed once). On a machine with no
+#   network, bring Deno and a DENO_DIR filled elsewhere by
+#   `DENO_DIR=… deno cache bench/gpu_bench.ts bench/objective_speed.ts`, and set
+#   DENO_DIR (that is how the figures in docs/design_notes.md were taken).
 # Results: a table on stdout and bench/results/gpu_<date>.json.
 set -euo pipefail
 
@@ -54,7 +57,10 @@ else
 fi
 
 # --- the Vulkan loader ------------------------------------------------------
-have_vulkan() { ldconfig -p 2>/dev/null | grep -q 'libvulkan\.so\.1' ||
+# No `grep -q` or `awk … exit` after ldconfig: exiting early kills ldconfig
+# with SIGPIPE, which pipefail turns into failure when its output is long
+# (a CUDA machine's is): the loader was reported missing when it was there.
+have_vulkan() { ldconfig -p 2>/dev/null | grep 'libvulkan\.so\.1' >/dev/null ||
   [ -e "$CACHE/vulkan/usr/lib/x86_64-linux-gnu/libvulkan.so.1" ]; }
 if ! have_vulkan && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   say "installing libvulkan1 with apt-get"
@@ -85,7 +91,7 @@ for f in /usr/share/vulkan/icd.d/nvidia_icd*.json /etc/vulkan/icd.d/nvidia_icd*.
   if [ -f "$f" ]; then icd="$f"; break; fi
 done
 if [ -z "$icd" ]; then
-  lib="$(ldconfig -p 2>/dev/null | awk '/libGLX_nvidia\.so\.0/ {print $NF; exit}')"
+  lib="$(ldconfig -p 2>/dev/null | awk '/libGLX_nvidia\.so\.0/ && !f {f = $NF} END {print f}')"
   for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/x86_64-linux-gnu; do
     if [ -z "$lib" ] && [ -e "$d/libGLX_nvidia.so.0" ]; then lib="$d/libGLX_nvidia.so.0"; fi
   done
