@@ -278,4 +278,23 @@ for (const backend of backends) {
       await session.release();
     }
   });
+
+  Deno.test(`${backend}: max-pool gradient at ties, 2×2 windows that tile the input`, async () => {
+    const x = input("x", [1, 1, 2, 4]);
+    const [dx] = grad(
+      reduceSum(mul(maxPool(x, { kernel: 2 }), constant([10, 100], [1, 1, 1, 2]))),
+      [
+        x,
+      ],
+    );
+    const session = await createSession(toOnnx({ dx }), { backend });
+    try {
+      // Left window all equal: its top-left wins. Right window: the 5s at the
+      // top-right and bottom-left tie; the top row comes first.
+      const out = await session.run({ x: Float32Array.from([3, 3, 1, 5, 3, 3, 5, 2]) });
+      assertEquals(Array.from(out.dx), [10, 0, 0, 100, 0, 0, 0, 0]);
+    } finally {
+      await session.release();
+    }
+  });
 }

@@ -192,14 +192,16 @@ const maxPoolBackwardOp: OpDef<PoolAttrs> = {
 function firstMaxOneHot(ctx: EmitContext, windows: string, k: number): string {
   const peak = ctx.node("ReduceMax", [windows], { axes: [1], keepdims: 1 })[0];
   const ties = ctx.node("Cast", [ctx.node("Equal", [windows, peak])[0]], { to: 1 })[0];
-  // How many ties come before each element of its window: a 1×1 convolution
-  // with a strictly lower-triangular kernel of ones (small integers, exact).
-  const before = new Float32Array(k * k);
-  for (let out = 0; out < k; out++) for (let t = 0; t < out; t++) before[out * k + t] = 1;
-  const kernel = ctx.initializer(before, [k, k, 1, 1], "maxpool_ties_before");
-  const earlier = ctx.node("Conv", [ties, kernel], { kernel_shape: [1, 1] })[0];
-  // A tie with no tie before it: 1 − 0 = 1; any later tie: 1 − n ≤ 0.
-  return ctx.node("Relu", [ctx.node("Sub", [ties, earlier])[0]])[0];
+  // Rank each tie by how early it comes (k for the first position, 1 for the
+  // last): every window has a tie, and its first one alone has the top rank.
+  const rank = ctx.initializer(
+    Float32Array.from({ length: k }, (_, t) => k - t),
+    [1, k, 1, 1],
+    "maxpool_tie_rank",
+  );
+  const ranked = ctx.node("Mul", [ties, rank])[0];
+  const first = ctx.node("ReduceMax", [ranked], { axes: [1], keepdims: 1 })[0];
+  return ctx.node("Cast", [ctx.node("Equal", [ranked, first])[0]], { to: 1 })[0];
 }
 
 /** Each window of `x` as k = kH·kW channels: `[N·C, k, outH, outW]`. */
