@@ -6,6 +6,8 @@
 #
 #   bash bench/gpu.sh                       # from anywhere inside the repository
 #   SIZES=512,1024 NETWORKS=random,inception EVALUATIONS=5 ROUNDS=2 bash bench/gpu.sh
+#   PROFILE=inception:512 bash bench/gpu.sh # then where WebGPU time goes, per op and
+#                                           # layout (bench/webgpu_profile.ts)
 #
 # What it sets up (nothing is changed system-wide unless it runs as root):
 # - Deno 2.9.6: `deno` on PATH, ~/.deno/bin/deno, else `npx -y deno@2.9.6`.
@@ -131,5 +133,13 @@ for py in "${STYLEGRAM_REFERENCE_PYTHON:-}" python3 /usr/bin/python3; do
 done
 
 # --- the benchmark ----------------------------------------------------------------
+status=0
 "${DENO[@]}" run -A bench/gpu_bench.ts --sizes "$SIZES" --networks "$NETWORKS" \
-  --evaluations "$EVALUATIONS" --rounds "$ROUNDS" ${torch_flag[@]+"${torch_flag[@]}"}
+  --evaluations "$EVALUATIONS" --rounds "$ROUNDS" ${torch_flag[@]+"${torch_flag[@]}"} || status=$?
+
+# --- where WebGPU time goes (optional) ----------------------------------------------
+if [ -n "${PROFILE:-}" ]; then
+  "${DENO[@]}" run -A bench/webgpu_profile.ts --network "${PROFILE%%:*}" \
+    --size "${PROFILE##*:}" --layouts NCHW,NHWC || status=$?
+fi
+exit "$status"
