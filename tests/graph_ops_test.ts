@@ -19,8 +19,6 @@ import {
   div,
   exp,
   findWebGpuAdapter,
-  grad,
-  input,
   log,
   matmul,
   maxPool,
@@ -46,6 +44,7 @@ import {
   uniform,
 } from "../mod.ts";
 import { assertEquals } from "./support/assert.ts";
+import { MAX_POOL_TIE_CASES, tieGradient } from "./support/max_pool_ties.ts";
 import { assertGradientsMatch, checkGradients, type GradCase } from "./support/gradcheck.ts";
 
 const positive = (shape: number[]) => ({ shape, lo: 0.5, hi: 2 });
@@ -245,56 +244,19 @@ for (const [name, c] of Object.entries(cases)) {
   }
 }
 
-// Finite differences cannot check ties (the max is not differentiable there):
-// the first maximum of each window in row-major order takes the gradient, as
-// in PyTorch; the same case as the plain-loop reference's in reference_test.ts.
+// Ties, where finite differences cannot help: see support/max_pool_ties.ts.
 for (const backend of backends) {
-  Deno.test(`${backend}: max-pool gradient at ties goes to each window's first maximum`, async () => {
-    const x = input("x", [1, 3, 2, 5]);
-    const pooled = maxPool(x, { kernel: [2, 3], stride: [1, 2] }); // [1, 3, 1, 2]
-    const r = constant([10, 100, 10, 100, 10, 100], [1, 3, 1, 2]);
-    const [dx] = grad(reduceSum(mul(pooled, r)), [x]);
-    const session = await createSession(toOnnx({ dx }), { backend });
-    try {
-      const out = await session.run({
-        x: Float32Array.from([
-          ...[1, 5, 5, 2, 0],
-          ...[0, 0, 0, 0, 5],
-          ...[1, 2, 9, 3, 4],
-          ...[0, 0, 0, 0, 0],
-          ...[7, 7, 7, 7, 7],
-          ...[7, 7, 7, 7, 7],
-        ]),
-      });
-      assertEquals(Array.from(out.dx), [
-        ...[0, 10, 100, 0, 0],
-        ...[0, 0, 0, 0, 0],
-        ...[0, 0, 110, 0, 0],
-        ...[0, 0, 0, 0, 0],
-        ...[10, 0, 100, 0, 0],
-        ...[0, 0, 0, 0, 0],
-      ]);
-    } finally {
-      await session.release();
-    }
-  });
-
-  Deno.test(`${backend}: max-pool gradient at ties, 2×2 windows that tile the input`, async () => {
-    const x = input("x", [1, 1, 2, 4]);
-    const [dx] = grad(
-      reduceSum(mul(maxPool(x, { kernel: 2 }), constant([10, 100], [1, 1, 1, 2]))),
-      [
-        x,
-      ],
-    );
-    const session = await createSession(toOnnx({ dx }), { backend });
-    try {
-      // Left window all equal: its top-left wins. Right window: the 5s at the
-      // top-right and bottom-left tie; the top row comes first.
-      const out = await session.run({ x: Float32Array.from([3, 3, 1, 5, 3, 3, 5, 2]) });
-      assertEquals(Array.from(out.dx), [10, 0, 0, 100, 0, 0, 0, 0]);
-    } finally {
-      await session.release();
-    }
-  });
+  for (const c of MAX_POOL_TIE_CASES) {
+    Deno.test(`${backend}: max-pool gradient at ties (${c.name}) goes to the first maximum`, async () => {
+      const { pooled, dx } = tieGradient(c);
+      const session = await createSession(toOnnx({ pooled, dx }), { backend });
+      try {
+        const out = await session.run({ x: Float32Array.from(c.x) });
+        assertEquals(Array.from(out.pooled), c.pooled);
+        assertEquals(Array.from(out.dx), c.dx);
+      } finally {
+        await session.release();
+      }
+    });
+  }
 }

@@ -12,11 +12,9 @@ import {
   conv2d,
   conv2dTranspose,
   fill,
-  grad,
   input,
   matmul,
   maxPool,
-  mul,
   padConstant,
   padReflect,
   pow,
@@ -31,6 +29,7 @@ import {
   transpose,
 } from "../mod.ts";
 import { evaluate } from "./support/reference.ts";
+import { MAX_POOL_TIE_CASES, tieGradient } from "./support/max_pool_ties.ts";
 
 /** Throws unless `actual` equals `expected` element by element within `tol`. */
 function assertClose(actual: ArrayLike<number>, expected: readonly number[], tol = 1e-12): void {
@@ -116,37 +115,15 @@ Deno.test("reference: max pool ignores padded positions", () => {
   assertClose(out, [-1, -2, -4, -5]);
 });
 
-Deno.test("reference: maxPoolBackward with overlapping windows and ties", () => {
-  const x = input("x", [1, 3, 2, 5]);
-  const pooled = maxPool(x, { kernel: [2, 3], stride: [1, 2] }); // [1, 3, 1, 2]
-  const r = constant([10, 100, 10, 100, 10, 100], [1, 3, 1, 2]);
-  const [dx] = grad(reduceSum(mul(pooled, r)), [x]);
-  if (dx.op.name !== "maxPoolBackward") throw new Error(`got op ${dx.op.name}`);
-  const [forward, backward] = evaluate([pooled, dx], {
-    x: [
-      // Ties everywhere: the first window's 5s are at columns 1 and 2 of row 0,
-      // the second window's at column 2 of row 0 and column 4 of row 1. The
-      // first in row-major order wins: column 1, then column 2 (shared).
-      ...[1, 5, 5, 2, 0],
-      ...[0, 0, 0, 0, 5],
-      // Both windows share their maximum at column 2: the gradients add up.
-      ...[1, 2, 9, 3, 4],
-      ...[0, 0, 0, 0, 0],
-      // All equal: each window's first position (top-left) wins.
-      ...[7, 7, 7, 7, 7],
-      ...[7, 7, 7, 7, 7],
-    ],
+for (const c of MAX_POOL_TIE_CASES) {
+  Deno.test(`reference: maxPoolBackward at ties (${c.name})`, () => {
+    const { pooled, dx } = tieGradient(c);
+    if (dx.op.name !== "maxPoolBackward") throw new Error(`got op ${dx.op.name}`);
+    const [forward, backward] = evaluate([pooled, dx], { x: c.x });
+    assertClose(forward, c.pooled);
+    assertClose(backward, c.dx);
   });
-  assertClose(forward, [5, 5, 9, 9, 7, 7]);
-  assertClose(backward, [
-    ...[0, 10, 100, 0, 0],
-    ...[0, 0, 0, 0, 0],
-    ...[0, 0, 110, 0, 0],
-    ...[0, 0, 0, 0, 0],
-    ...[10, 0, 100, 0, 0],
-    ...[0, 0, 0, 0, 0],
-  ]);
-});
+}
 
 Deno.test("reference: strided slices", () => {
   const v = input("v", [10]);
