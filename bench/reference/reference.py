@@ -225,6 +225,13 @@ def score(network, inputs, recipe, paths, device) -> None:
                           "terms": {t: v.item() for t, v in terms.items()}}), flush=True)
 
 
+def precision_note(device) -> str:
+    """On CUDA, cuDNN convolutions run in TF32 unless turned off (PyTorch's default): say so."""
+    if device.type == "cuda" and torch.backends.cudnn.allow_tf32:
+        return " (TF32 convolutions)"
+    return ""
+
+
 def bench_eval(network, inputs, recipe, args, device) -> None:
     """Times forward + backward of the full objective at the final scale, at the starting image."""
     k = len(inputs.scales) - 1
@@ -245,7 +252,7 @@ def bench_eval(network, inputs, recipe, args, device) -> None:
         if i > 0:
             times.append((time.perf_counter() - t) * 1000)
     result = {
-        "backend": "pytorch", "device": f"torch {torch.__version__} {device.type}",
+        "backend": "pytorch", "device": f"torch {torch.__version__} {device.type}{precision_note(device)}",
         "threads": torch.get_num_threads(), "size": max(inputs.scales[k]),
         "medianMs": statistics.median(times), "minMs": min(times), "times": times,
         "targetsMs": targets_ms, "total": total.item(),
