@@ -7,7 +7,8 @@
  *   dependency, loaded only when asked for).
  *
  * `auto` takes native where it loads (Deno, Node), else a hardware WebGPU
- * adapter (browsers with a GPU), else wasm, and says what it chose and why.
+ * adapter (browsers with a GPU), else wasm, and says what it chose (and why,
+ * when it passed native over).
  * Native comes first because it was faster even against an H100: there,
  * onnxruntime-web's WebGPU kernels took 634 ms per Inception evaluation at
  * 512² against 180 ms on 16 CPU threads (bench/gpu.sh, docs/design_notes.md).
