@@ -36,7 +36,7 @@ import { readImage, writeImage } from "../cli/image_io.ts";
 import { FileStore } from "../cli/file_store.ts";
 import { ensureRuntimeDir } from "../cli/runtime_dir.ts";
 
-ensureRuntimeDir(); // keeps the Vulkan loader quiet while "auto" looks for a GPU
+ensureRuntimeDir(); // keeps the Vulkan loader quiet if "auto" looks for a GPU (native missing)
 
 // ---- 1. What to render -----------------------------------------------------
 
