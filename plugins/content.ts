@@ -1,12 +1,12 @@
 /**
- * Content cost (Gatys et al.; the seed notes, section 3): the squared
+ * Content cost (Gatys, Ecker & Bethge, CVPR 2016): the squared
  * difference between the generated image's features and the content image's
  * at one or more layers,
  *
  *     J_content = Σ_l λ_l · k_l · Σ_{i,j,k} (a[l](C)_{ijk} − a[l](G)_{ijk})²
  *
- * with k_l = 1/2 (`normalisation: "half"`, the seed's formula) or
- * k_l = 1/(4·n_H·n_W·n_C) (`"size"`, the course notebook's).
+ * with k_l = 1/2 (`normalisation: "half"`, the paper's formula) or
+ * k_l = 1/(4·n_H·n_W·n_C) (`"size"`, a common normalisation by the layer's size).
  *
  * @module
  */

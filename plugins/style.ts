@@ -1,6 +1,6 @@
 /**
- * Gram-matrix style cost (Gatys et al.; the seed notes, sections 3–3.1 and
- * ../shared/docs/math.md):
+ * Gram-matrix style cost (Gatys, Ecker & Bethge, "Image Style Transfer Using
+ * Convolutional Neural Networks", CVPR 2016):
  *
  *     G[l] = F·Fᵀ,  F = a[l] reshaped to n_C × (n_H·n_W)
  *     J_style = Σ_l λ_l · 1/(2·n_H·n_W·n_C)² · Σ_{k,k'} (G[l](S) − G[l](G))²
