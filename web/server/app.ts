@@ -1,17 +1,19 @@
 /**
- * The playground server as one request handler: the share API, the two
- * server-rendered pages (`/` and `/s/:id`), the client's static assets, and
- * the security headers on every answer.
+ * The playground server as one request handler, a Hono app: the share API,
+ * the two server-rendered pages (`/` and `/s/:id`), the client's static
+ * assets, the security headers on every answer, JSON errors, and 405 with
+ * `Allow` for a known path under another method (HEAD runs the GET route).
  *
  * @module
  */
 
-import { errorResponse } from "./http.ts";
-import { withSecurityHeaders } from "./headers.ts";
+import { Hono } from "hono";
+import { methodNotAllowed } from "hono/method-not-allowed";
+import { errorResponse, responseForError } from "./http.ts";
+import { securityHeaders } from "./headers.ts";
 import { DEFAULT_LIMITS, type Limits, RateLimiter } from "./limits.ts";
-import { type ClientInfo, Router } from "./router.ts";
 import { shareRoutes } from "./shares.ts";
-import { type Asset, loadAssets, serveAsset } from "./static.ts";
+import { loadAssets, serveAssets } from "./static.ts";
 import type { ImageMeta, Share, ShareStore } from "./storage.ts";
 
 /** What each page is rendered from; `origin` (e.g. `https://example.org`) is for absolute links. */
@@ -50,6 +52,12 @@ export interface AppOptions {
   origin?: string;
 }
 
+/** The part of `Deno.ServeHandlerInfo` the app reads (Hono's `getConnInfo` reads it as the env). */
+export interface ClientInfo {
+  /** The peer's address. */
+  remoteAddr: Deno.Addr;
+}
+
 /** A request handler for `Deno.serve`. */
 export type App = (req: Request, info: ClientInfo) => Promise<Response>;
 
@@ -73,7 +81,8 @@ export async function createApp(options: AppOptions): Promise<App> {
   const { store } = options;
   const limits: Limits = { ...DEFAULT_LIMITS, ...options.limits };
   const render = options.renderPage ?? placeholderPage;
-  const assets: Map<string, Asset> = await loadAssets(options.assetsDir ?? "web/dist");
+  const assetsDir = options.assetsDir ?? "web/dist";
+  const assets = await loadAssets(assetsDir);
   const limiter = new RateLimiter(limits.sharesPerWindow, limits.shareWindowMs);
 
   const originOf = (req: Request) => options.origin ?? new URL(req.url).origin;
@@ -83,30 +92,45 @@ export async function createApp(options: AppOptions): Promise<App> {
       404,
     );
 
-  const router = new Router({
-    fallback: async (req) => {
-      const path = new URL(req.url).pathname;
-      const isRead = req.method === "GET" || req.method === "HEAD";
-      const asset = isRead ? await serveAsset(req, assets) : null;
-      if (asset) return asset;
-      if (!isRead || path.startsWith("/api/")) {
-        return errorResponse(404, `not found: ${path.slice(0, 200)}`);
-      }
-      return await notFoundPage(req);
-    },
+  const app = new Hono<{ Bindings: ClientInfo }>();
+  app.use(securityHeaders);
+  app.use(async (c, next) => {
+    await next();
+    // Hono answers a HEAD with the GET answer's headers and drops its body
+    // without cancelling it, which would leave an asset's file open.
+    if (c.req.method === "HEAD") await c.res.body?.cancel();
   });
-  shareRoutes(router, { store, limits, limiter });
-  router.get("/", async (req) => html(await render("home", { origin: originOf(req) })));
-  router.get("/s/:id", async (req, ctx) => {
-    const share = await store.getShare(ctx.params.id);
-    if (!share) return await notFoundPage(req);
+  app.use(methodNotAllowed({
+    app,
+    onMethodNotAllowed: (c, methods) => {
+      const allow = methods.join(", ");
+      return errorResponse(405, `method ${c.req.method} not allowed here (allowed: ${allow})`, {
+        headers: { allow },
+      });
+    },
+  }));
+  app.route("/", shareRoutes({ store, limits, limiter }));
+  app.get("/", async (c) => html(await render("home", { origin: originOf(c.req.raw) })));
+  app.get("/s/:id", async (c) => {
+    const share = await store.getShare(c.req.param("id"));
+    if (!share) return await notFoundPage(c.req.raw);
     const images: Record<string, ImageMeta> = {};
     for (const sha of [share.content, ...share.styles, share.result]) {
       const meta = sha ? await store.getImageMeta(sha) : null;
       if (sha && meta) images[sha] = meta;
     }
-    return html(await render("share", { origin: originOf(req), share, images }));
+    return html(await render("share", { origin: originOf(c.req.raw), share, images }));
   });
+  // Last, so that only paths no route knows are looked up in the asset table.
+  app.use(serveAssets(assetsDir, assets));
+  app.notFound(async (c) => {
+    const isRead = c.req.method === "GET" || c.req.method === "HEAD";
+    if (!isRead || c.req.path.startsWith("/api/")) {
+      return errorResponse(404, `not found: ${new URL(c.req.url).pathname.slice(0, 200)}`);
+    }
+    return await notFoundPage(c.req.raw);
+  });
+  app.onError((error) => responseForError(error));
 
-  return async (req, info) => withSecurityHeaders(await router.handle(req, info));
+  return async (req, info) => await app.fetch(req, info);
 }

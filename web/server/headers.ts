@@ -7,6 +7,9 @@
  * @module
  */
 
+import type { MiddlewareHandler } from "hono";
+import { secureHeaders } from "hono/secure-headers";
+
 /**
  * The policy of HTML pages: only our own scripts (plus compiling
  * WebAssembly), workers from our origin or blob: URLs (onnxruntime's
@@ -26,26 +29,31 @@ export const CONTENT_SECURITY_POLICY: string = [
   "frame-ancestors 'none'",
 ].join("; ");
 
-const ALWAYS: Record<string, string> = {
-  "cross-origin-opener-policy": "same-origin",
-  "cross-origin-embedder-policy": "require-corp",
-  "cross-origin-resource-policy": "same-origin",
-  "x-content-type-options": "nosniff",
-  "referrer-policy": "same-origin",
-};
+// Hono's other defaults are off, so answers keep the headers they always had:
+// HSTS is the TLS proxy's call, CSP's frame-ancestors says what X-Frame-Options
+// would, and the rest are for browsers without cross-origin isolation anyway.
+const everywhere = secureHeaders({
+  crossOriginOpenerPolicy: "same-origin",
+  crossOriginEmbedderPolicy: "require-corp",
+  crossOriginResourcePolicy: "same-origin",
+  xContentTypeOptions: "nosniff",
+  referrerPolicy: "same-origin",
+  originAgentCluster: false,
+  strictTransportSecurity: false,
+  xDnsPrefetchControl: false,
+  xDownloadOptions: false,
+  xFrameOptions: false,
+  xPermittedCrossDomainPolicies: false,
+  xXssProtection: false,
+});
 
-/** Adds the security headers to `res` (a copy when its headers are immutable). */
-export function withSecurityHeaders(res: Response): Response {
-  let out = res;
-  try {
-    for (const [name, value] of Object.entries(ALWAYS)) out.headers.set(name, value);
-  } catch {
-    // Headers of a fetched or error Response are read-only: copy it.
-    out = new Response(res.body, res);
-    for (const [name, value] of Object.entries(ALWAYS)) out.headers.set(name, value);
+/**
+ * Middleware setting the security headers on every answer, and the
+ * {@linkcode CONTENT_SECURITY_POLICY} on HTML ones (the only kind it governs).
+ */
+export const securityHeaders: MiddlewareHandler = async (c, next) => {
+  await everywhere(c, next);
+  if (c.res.headers.get("content-type")?.startsWith("text/html")) {
+    c.res.headers.set("content-security-policy", CONTENT_SECURITY_POLICY);
   }
-  if (out.headers.get("content-type")?.startsWith("text/html")) {
-    out.headers.set("content-security-policy", CONTENT_SECURITY_POLICY);
-  }
-  return out;
-}
+};

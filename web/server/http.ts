@@ -1,9 +1,11 @@
 /**
- * Small HTTP helpers shared by the server modules: JSON answers and the
- * error type every handler throws to answer `{ error }` with a status.
+ * The server's error answers: the error type every handler throws to answer
+ * `{ error }` with a status, and the mapping the app's `onError` applies.
  *
  * @module
  */
+
+import { HTTPException } from "hono/http-exception";
 
 /** An error that becomes a JSON answer `{ error: message }` with `status`. */
 export class HttpError extends Error {
@@ -21,17 +23,6 @@ export class HttpError extends Error {
   }
 }
 
-/** A JSON answer. */
-export function jsonResponse(
-  body: unknown,
-  init: { status?: number; headers?: Record<string, string> } = {},
-): Response {
-  return new Response(JSON.stringify(body), {
-    status: init.status ?? 200,
-    headers: { "content-type": "application/json; charset=utf-8", ...init.headers },
-  });
-}
-
 /** The JSON error answer `{ error: message }`; errors are never cached. */
 export function errorResponse(
   status: number,
@@ -40,16 +31,22 @@ export function errorResponse(
 ): Response {
   // One line: messages can quote user input, which must not forge extra lines.
   const line = message.split(/\r?\n/)[0];
-  return jsonResponse({ error: line }, {
+  return Response.json({ error: line }, {
     status,
     headers: { "cache-control": "no-store", ...options.headers },
   });
 }
 
-/** The answer for any thrown value: an {@linkcode HttpError}'s own, else a logged 500. */
+/**
+ * The answer for any thrown value: an {@linkcode HttpError}'s own, a Hono
+ * `HTTPException`'s status with its message, else a logged 500.
+ */
 export function responseForError(error: unknown): Response {
   if (error instanceof HttpError) {
     return errorResponse(error.status, error.message, { headers: error.headers });
+  }
+  if (error instanceof HTTPException) {
+    return errorResponse(error.status, error.message || `HTTP ${error.status}`);
   }
   // Internal details stay in the log, not in the answer.
   console.error("stylegram web:", error);

@@ -1,12 +1,14 @@
 /**
- * What the server accepts: request bodies up to a size (counted while
- * streaming, whatever Content-Length says), still PNG, JPEG or WebP images
- * recognised by their first bytes and refused over a pixel limit from their
- * header alone, and a per-client token bucket for share creation.
+ * What the server accepts: request bodies up to a size (counted, whatever
+ * Content-Length says), still PNG, JPEG or WebP images recognised by their
+ * first bytes and refused over a pixel limit from their header alone, and a
+ * per-client token bucket for share creation.
  *
  * @module
  */
 
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import sharp from "sharp";
 import { HttpError } from "./http.ts";
 import type { ImageType } from "./storage.ts";
@@ -34,40 +36,50 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
 const mebibytes = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
 
 /**
- * Reads a request body, stopping with 413 as soon as it passes `maxBytes`
- * (a declared Content-Length over the limit is refused before reading).
+ * Middleware holding a request body to `maxBytes` (413 past it) with Hono's
+ * `bodyLimit`, which refuses a declared Content-Length over the limit unread
+ * and otherwise buffers at most `maxBytes`. Two things are added around it:
+ *
+ * - bodyLimit passes a body whose declared length is within the limit on
+ *   uncounted. Deno.serve cuts every body at its Content-Length, but a
+ *   Request handed to the app directly may carry more than it declares, so
+ *   such a length is dropped and bodyLimit counts the bytes instead.
+ * - bodyLimit stops reading a body it refuses but does not cancel it:
+ *   whatever is left once the answer is made is cancelled here, so the
+ *   sender is told to stop.
  */
-export async function readBody(
-  req: Request,
-  maxBytes: number,
-): Promise<Uint8Array<ArrayBuffer>> {
-  const tooLarge = () => new HttpError(413, `request body over the ${mebibytes(maxBytes)} limit`);
-  const declared = Number(req.headers.get("content-length"));
-  if (declared > maxBytes) {
-    await req.body?.cancel();
-    throw tooLarge();
-  }
-  if (!req.body) return new Uint8Array();
-  const parts: Uint8Array[] = [];
-  let total = 0;
-  const reader = req.body.getReader();
-  while (true) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.length;
-    if (total > maxBytes) {
-      await reader.cancel();
-      throw tooLarge();
+export function limitBody(maxBytes: number): MiddlewareHandler {
+  const limit = bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new HttpError(413, `request body over the ${mebibytes(maxBytes)} limit`);
+    },
+  });
+  return async (c, next) => {
+    const raw = c.req.raw;
+    if (!raw.body) return await limit(c, next);
+    const source = raw.body.getReader();
+    const headers = new Headers(raw.headers);
+    // Kept only when bodyLimit will refuse it unread (plain digits, so its parseInt agrees).
+    const declared = headers.get("content-length") ?? "";
+    if (!(/^\d+$/.test(declared) && Number(declared) > maxBytes)) headers.delete("content-length");
+    // No read-ahead (highWaterMark 0): a chunk is pulled only when bodyLimit asks.
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        const { done, value } = await source.read();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      cancel: (reason) => source.cancel(reason),
+    }, { highWaterMark: 0 });
+    // From its parts: copying the Request would also tie in Deno.serve's abort signal.
+    c.req.raw = new Request(raw.url, { method: raw.method, headers, body });
+    try {
+      await limit(c, next);
+    } finally {
+      await source.cancel().catch(() => {});
     }
-    parts.push(value);
-  }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const part of parts) {
-    body.set(part, offset);
-    offset += part.length;
-  }
-  return body;
+  };
 }
 
 const startsWith = (bytes: Uint8Array, prefix: number[], at = 0) =>

@@ -14,17 +14,19 @@
  * @module
  */
 
+import { type Context, Hono, type MiddlewareHandler } from "hono";
+import { getConnInfo } from "hono/deno";
+import { etag } from "hono/etag";
 import { BUILTIN_PLUGINS, NETWORKS, OptionError, parseRecipe, type Recipe } from "../../mod.ts";
-import { errorResponse, HttpError, jsonResponse } from "./http.ts";
+import { HttpError } from "./http.ts";
 import {
   type CheckedImage,
   checkImage,
+  limitBody,
   type Limits,
   type RateLimiter,
-  readBody,
 } from "./limits.ts";
-import type { Router } from "./router.ts";
-import { etagMatches, IMMUTABLE } from "./static.ts";
+import { IMMUTABLE } from "./static.ts";
 import { IMAGE_SHA, SHARE_ID, type ShareStore } from "./storage.ts";
 
 /** Most style images in one share. */
@@ -85,24 +87,33 @@ function files(form: FormData, field: string, count: { min: number; max: number 
   });
 }
 
-async function parseForm(req: Request, limits: Limits): Promise<FormData> {
-  const type = req.headers.get("content-type") ?? "";
-  if (!type.toLowerCase().startsWith("multipart/form-data")) {
-    await req.body?.cancel();
-    throw new HttpError(415, "send the share as multipart/form-data");
-  }
-  const body = await readBody(req, limits.maxBodyBytes);
+/**
+ * Refuses an upload before reading any of it: over the client's rate (429),
+ * or not multipart/form-data (415).
+ */
+function admitUpload(options: ShareApiOptions): MiddlewareHandler {
+  return async (c, next) => {
+    // The TCP peer; other transports have no address and share one bucket.
+    options.limiter.takeOrThrow(getConnInfo(c).remote.address ?? "unknown");
+    if (!c.req.header("content-type")?.toLowerCase().startsWith("multipart/form-data")) {
+      await c.req.raw.body?.cancel();
+      throw new HttpError(415, "send the share as multipart/form-data");
+    }
+    await next();
+  };
+}
+
+async function parseForm(c: Context): Promise<FormData> {
   try {
-    // Parsed from the bytes already read, so the parser never sees more than the limit.
-    return await new Response(body, { headers: { "content-type": type } }).formData();
+    // The body limit has already read the body, so the parser never sees more than the limit.
+    return await c.req.formData();
   } catch {
     throw new HttpError(400, "malformed multipart/form-data body");
   }
 }
 
-async function createShare(req: Request, ip: string, options: ShareApiOptions): Promise<Response> {
-  options.limiter.takeOrThrow(ip);
-  const form = await parseForm(req, options.limits);
+async function createShare(c: Context, options: ShareApiOptions): Promise<Response> {
+  const form = await parseForm(c);
   for (const key of form.keys()) {
     if (!FIELDS.has(key)) {
       throw new HttpError(400, `unknown form field "${key}" (fields: ${[...FIELDS].join(", ")})`);
@@ -140,34 +151,40 @@ async function createShare(req: Request, ip: string, options: ShareApiOptions): 
     result: shas[shas.length - 1],
   });
   const url = `/s/${id}`;
-  return jsonResponse({ id, url }, { status: 201, headers: { location: url } });
+  return c.json({ id, url }, 201, { location: url });
 }
 
-async function getShare(id: string, store: ShareStore): Promise<Response> {
-  const share = SHARE_ID.test(id) ? await store.getShare(id) : null;
-  if (!share) return errorResponse(404, "no such share");
+async function getShare(c: Context, store: ShareStore): Promise<Response> {
+  const id = c.req.param("id");
+  const share = id && SHARE_ID.test(id) ? await store.getShare(id) : null;
+  if (!share) throw new HttpError(404, "no such share");
   // A share never changes, but may one day be taken down: cache it briefly.
-  return jsonResponse(share, { headers: { "cache-control": "public, max-age=300" } });
+  return c.json(share, 200, { "cache-control": "public, max-age=300" });
 }
 
-async function getImage(req: Request, sha: string, store: ShareStore): Promise<Response> {
-  if (!IMAGE_SHA.test(sha)) return errorResponse(404, "no such image");
-  const etag = `"${sha}"`;
-  const headers = { "cache-control": IMMUTABLE, etag };
-  if (etagMatches(req.headers.get("if-none-match"), etag) && await store.hasImage(sha)) {
-    return new Response(null, { status: 304, headers });
-  }
-  const image = await store.getImage(sha);
-  if (!image) return errorResponse(404, "no such image");
-  return new Response(image.bytes as Uint8Array<ArrayBuffer>, {
-    headers: { ...headers, "content-type": image.meta.type },
+async function getImage(c: Context, store: ShareStore): Promise<Response> {
+  const sha = c.req.param("sha");
+  const image = sha && IMAGE_SHA.test(sha) ? await store.getImage(sha) : null;
+  if (!image) throw new HttpError(404, "no such image");
+  return c.body(image.bytes as Uint8Array<ArrayBuffer>, 200, {
+    "content-type": image.meta.type,
+    "cache-control": IMMUTABLE,
+    // The URL names the content, so its hash is the ETag (Hono's etag answers 304 from it).
+    etag: `"${sha}"`,
+    // Stated, so that a HEAD (sent without the body) still tells the size.
+    "content-length": String(image.bytes.length),
   });
 }
 
-/** Adds the share API's routes to `router`. */
-export function shareRoutes(router: Router, options: ShareApiOptions): Router {
-  return router
-    .post("/api/shares", (req, ctx) => createShare(req, ctx.ip, options))
-    .get("/api/shares/:id", (_req, ctx) => getShare(ctx.params.id, options.store))
-    .get("/api/images/:sha", (req, ctx) => getImage(req, ctx.params.sha, options.store));
+/** The share API's routes, as a Hono app to mount at `/`. */
+export function shareRoutes(options: ShareApiOptions): Hono {
+  return new Hono()
+    .post(
+      "/api/shares",
+      admitUpload(options),
+      limitBody(options.limits.maxBodyBytes),
+      (c) => createShare(c, options),
+    )
+    .get("/api/shares/:id", (c) => getShare(c, options.store))
+    .get("/api/images/:sha", etag(), (c) => getImage(c, options.store));
 }

@@ -1,52 +1,26 @@
 /**
  * Static assets from a fixed table made at startup by listing a directory
- * (the client build's `web/dist/`). A request path is only ever looked up in
- * that table, never joined onto the file system, so no spelling of `..`
- * reaches another file. Files with a content hash in their name are cached
- * for a year; others are revalidated with their ETag on every use.
+ * (the client build's `web/dist/`). Only a request path found in that table
+ * reaches Hono's `serveStatic` (which reads the file and types it), so no
+ * spelling of `..`, no hidden file and no symbolic link is ever served.
+ * Files with a content hash in their name are cached for a year; others are
+ * revalidated with their ETag (hashed from the content at startup; Hono's
+ * `etag` answers 304) on every use.
  *
  * @module
  */
 
 import { createHash } from "node:crypto";
+import type { MiddlewareHandler } from "hono";
+import { serveStatic } from "hono/deno";
+import { etag } from "hono/etag";
 
 /** One servable file. */
 export interface Asset {
-  /** The file on disk. */
-  file: string;
-  /** Its Content-Type. */
-  type: string;
   /** Its Cache-Control. */
   cacheControl: string;
   /** Its (quoted) ETag, from the content. */
   etag: string;
-}
-
-const MIME: Record<string, string> = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".css": "text/css; charset=utf-8",
-  ".json": "application/json; charset=utf-8",
-  ".map": "application/json; charset=utf-8",
-  ".webmanifest": "application/manifest+json; charset=utf-8",
-  ".txt": "text/plain; charset=utf-8",
-  ".wasm": "application/wasm",
-  ".png": "image/png",
-  ".jpg": "image/jpeg",
-  ".jpeg": "image/jpeg",
-  ".webp": "image/webp",
-  ".gif": "image/gif",
-  ".svg": "image/svg+xml",
-  ".ico": "image/x-icon",
-  ".woff2": "font/woff2",
-  ".woff": "font/woff",
-};
-
-/** The Content-Type of a file name, by extension (`application/octet-stream` if unknown). */
-export function mimeType(name: string): string {
-  const dot = name.lastIndexOf(".");
-  return (dot >= 0 && MIME[name.slice(dot).toLowerCase()]) || "application/octet-stream";
 }
 
 /** Cache-Control of files whose name changes with their content. */
@@ -98,8 +72,6 @@ export async function loadAssets(
       if (entry.isDirectory) await walk(file, path);
       else if (entry.isFile) {
         table.set(path, {
-          file,
-          type: mimeType(entry.name),
           cacheControl: immutable(path) ? IMMUTABLE : "no-cache",
           etag: await fileEtag(file),
         });
@@ -114,39 +86,29 @@ export async function loadAssets(
   return table;
 }
 
-/** Whether an If-None-Match header matches `etag` (weak comparison, as for GET). */
-export function etagMatches(ifNoneMatch: string | null, etag: string): boolean {
-  if (!ifNoneMatch) return false;
-  const bare = (t: string) => t.trim().replace(/^W\//, "");
-  return ifNoneMatch.split(",").some((t) => t.trim() === "*" || bare(t) === bare(etag));
-}
-
 /**
- * Answers a GET/HEAD for an asset of `table`, or `null` when the path is not
- * in it. The path is percent-decoded once and looked up as it is.
+ * Middleware serving the files of `table` (from {@linkcode loadAssets}) out
+ * of `dir` on GET and HEAD, with their Cache-Control and ETag; any other
+ * request goes on to the next handler.
  */
-export async function serveAsset(
-  req: Request,
-  table: ReadonlyMap<string, Asset>,
-): Promise<Response | null> {
-  let path: string;
-  try {
-    path = decodeURIComponent(new URL(req.url).pathname);
-  } catch {
-    return null;
-  }
-  const asset = table.get(path);
-  if (!asset) return null;
-  const headers = { "cache-control": asset.cacheControl, etag: asset.etag };
-  if (etagMatches(req.headers.get("if-none-match"), asset.etag)) {
-    return new Response(null, { status: 304, headers });
-  }
-  let file: Deno.FsFile;
-  try {
-    file = await Deno.open(asset.file);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null; // removed since startup
-    throw e;
-  }
-  return new Response(file.readable, { headers: { ...headers, "content-type": asset.type } });
+export function serveAssets(dir: string, table: ReadonlyMap<string, Asset>): MiddlewareHandler {
+  const serve = serveStatic({
+    root: dir,
+    onFound: (_file, c) => {
+      const asset = table.get(c.req.path)!;
+      c.header("cache-control", asset.cacheControl);
+      c.header("etag", asset.etag);
+    },
+  });
+  const revalidate = etag();
+  return async (c, next) => {
+    const read = c.req.method === "GET" || c.req.method === "HEAD";
+    // c.req.path is the path Hono routes on, and the one serveStatic reads below `dir`.
+    if (!read || !table.has(c.req.path)) return await next();
+    await revalidate(c, async () => {
+      // serveStatic returns its answer (or next()'s value); etag reads c.res.
+      const res = await serve(c, next);
+      if (res instanceof Response) c.res = res;
+    });
+  };
 }
