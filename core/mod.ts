@@ -68,10 +68,13 @@ export {
   type StylizeResult,
 } from "./stylize.ts";
 export {
+  defaultLayers,
   loadNetwork,
   type LoadNetworkOptions,
-  type NetworkEntry,
   networkFromFile,
+  type NetworkRecord,
+  networkRecord,
   NETWORKS,
+  resolveNetwork,
 } from "./network/registry.ts";
 export { decodeNetworkBundle, encodeNetworkBundle } from "./network/bundle.ts";

@@ -5,11 +5,16 @@
  * - worker.<hash>.js: the worker running the core, with onnxruntime-web
  *   loaded from the copied files below;
  * - ort-<version>/: onnxruntime-web's browser builds and their .wasm files;
- * - inception.<hash>.sgnb: the offline network's layers up to mixed2, as a
- *   network bundle (the playground's default network);
+ * - <network>.<hash>.sgnb: a network bundle for each browser network whose
+ *   weights are not generated from the seed (today InceptionV3, the
+ *   playground's default), keeping the layers its defaults need (up to
+ *   mixed2);
+ * - networks.<hash>.json: which bundle belongs to which network, read by the
+ *   worker;
  * - style.<hash>.css;
- * - manifest.json: the names above and the networks' layer lists, read by
- *   the server to render pages.
+ * - manifest.json: the names above and the browser networks (from the
+ *   registry's records) with their layer lists, read by the server to render
+ *   pages.
  *
  * Run with `deno task web:build` (the `web` task builds first when needed).
  *
@@ -17,13 +22,7 @@
  */
 
 import { createRequire } from "node:module";
-import {
-  decodeNetworkBundle,
-  encodeNetworkBundle,
-  loadNetwork,
-  TINY,
-  vggDescription,
-} from "../mod.ts";
+import { decodeNetworkBundle, defaultLayers, encodeNetworkBundle, NETWORKS } from "../mod.ts";
 import type { NetworkChoice } from "./client/state.ts";
 
 const ORT_VERSION = "1.30.0";
@@ -33,8 +32,6 @@ const ORT_FILES = [
   "ort-wasm-simd-threaded.wasm",
   "ort-wasm-simd-threaded.asyncify.wasm",
 ];
-/** The deepest layer the browser's InceptionV3 keeps (the default costs stop there). */
-const INCEPTION_DEEPEST = "mixed2";
 
 /** What the server needs to know about the built assets. */
 export interface AssetManifest {
@@ -42,8 +39,13 @@ export interface AssetManifest {
   app: string;
   /** URL of the worker script. */
   worker: string;
-  /** URL of the offline network bundle. */
+  /**
+   * URL of the network index: {@linkcode AssetManifest.bundles} as JSON,
+   * which the page hands to the worker (`networkUrl`) to find a bundle.
+   */
   network: string;
+  /** Network bundle URLs by network name (networks without one are seeded). */
+  bundles: Record<string, string>;
   /** URL of the stylesheet. */
   css: string;
   /** The networks offered in the browser. */
@@ -128,29 +130,23 @@ export async function buildWeb(options: { outDir?: string } = {}): Promise<Asset
       await Deno.copyFile(`${ortDir}${file}`, `${outDir}/ort-${ORT_VERSION}/${file}`);
     }
 
-    const inception = await loadNetwork("inception");
-    const bundleBytes = encodeNetworkBundle(inception, [INCEPTION_DEEPEST]);
-    const network = await write(bundleBytes, "inception", "sgnb");
-    const kept = decodeNetworkBundle(bundleBytes).layerNames;
-    const manifest: AssetManifest = {
-      app,
-      worker,
-      network,
-      css,
-      networks: [
-        { name: "inception", title: "InceptionV3 (offline, good results)", layers: kept },
-        {
-          name: "tiny",
-          title: "tiny test network (fast, random weights)",
-          layers: TINY.layers.map((l) => l.name),
-        },
-        {
-          name: "random",
-          title: "VGG-19 with random weights (colours only; slow)",
-          layers: vggDescription("vgg19").layers.map((l) => l.name),
-        },
-      ],
-    };
+    // Every browser network is offered; one whose weights are read (not
+    // seeded) ships as a bundle keeping only what its default layers need.
+    const networks: NetworkChoice[] = [];
+    const bundles: Record<string, string> = {};
+    for (const record of NETWORKS.filter((n) => n.browser)) {
+      let layers = (await record.describe()).layers.map((l) => l.name);
+      if (!record.seeded) {
+        const net = await record.load();
+        const bytes = encodeNetworkBundle(net, defaultLayers(net.description));
+        bundles[record.name] = await write(bytes, record.name, "sgnb");
+        layers = decodeNetworkBundle(bytes).layerNames;
+      }
+      networks.push({ name: record.name, title: record.title, layers });
+    }
+    const indexBytes = new TextEncoder().encode(JSON.stringify(bundles));
+    const network = await write(indexBytes, "networks", "json");
+    const manifest: AssetManifest = { app, worker, network, bundles, css, networks };
     await Deno.writeTextFile(`${outDir}/manifest.json`, JSON.stringify(manifest, null, 2));
     return manifest;
   } finally {

@@ -3,7 +3,9 @@
  * random weights, and the runtime object that builds feature expressions;
  * weight readers (safetensors, ONNX initializers), the weight store, and the
  * download with cache, resume and integrity check; InceptionV3 with the
- * offline weights of the npm package nsfwjs.
+ * offline weights of the npm package nsfwjs, the Keras topology converter it
+ * is built with, and its classifier head. The registry of named networks
+ * (records, `loadNetwork`) is exported from `registry.ts` by the core.
  *
  * @module
  */
@@ -63,17 +65,18 @@ export {
   type VggCacheOptions,
   type VggWeightSource,
 } from "./vgg_weights.ts";
+export { type KerasConversion, type KerasLayer, kerasLayers } from "./keras_layers.ts";
+export {
+  INCEPTION_DEFAULTS,
+  inceptionDescription,
+  loadInception,
+  type LoadInceptionOptions,
+} from "./inception.ts";
 export {
   INCEPTION_CLASSES,
   type InceptionClassifier,
-  inceptionDescription,
-  type KerasConversion,
-  type KerasLayer,
-  kerasLayers,
-  loadInception,
   loadInceptionClassifier,
-  type LoadInceptionOptions,
-} from "./inception.ts";
+} from "./inception_classifier.ts";
 export {
   type MeanActivationOptions,
   meanActivations,

@@ -35,7 +35,11 @@ export type ToWorker =
     recipe: Recipe;
     content?: PlanarImage;
     styles: PlanarImage[];
-    /** Where the offline network's bundle is served. */
+    /**
+     * Where the web build's network index is served: JSON, network name →
+     * bundle URL (`AssetManifest.bundles`); a network without a bundle is
+     * made from its seed.
+     */
     networkUrl: string;
   }
   | { type: "stop" };

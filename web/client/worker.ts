@@ -1,7 +1,9 @@
 /**
  * The playground's Web Worker: runs the same `stylize` as the CLI, off the
- * page's thread, so the page never freezes. It loads the offline network from
- * its bundle once, reports progress and previews, and stops on request.
+ * page's thread, so the page never freezes. It asks the network's registry
+ * record whether it runs in a browser, loads it once (from the bundle the web
+ * build made for it, else from its seed), reports progress and previews, and
+ * stops on request.
  *
  * @module
  */
@@ -12,8 +14,9 @@ import {
   BUILTIN_PLUGINS,
   decodeNetworkBundle,
   type FeatureNetwork,
-  loadNetwork,
+  NETWORKS,
   parseRecipe,
+  resolveNetwork,
   type RgbImage,
   stylize,
 } from "../../mod.ts";
@@ -36,27 +39,53 @@ function toRgba(image: RgbImage): RgbaImage {
   };
 }
 
-/** The network of a recipe: the offline InceptionV3 from its bundle, or a seeded one. */
-function network(name: string, seed: number, bundleUrl: string): Promise<FeatureNetwork> {
-  const key = name === "inception" || name === "auto" ? "inception" : `${name}:${seed}`;
+/** Which bundle belongs to which network, as the web build wrote it; read once. */
+let bundleIndex: Promise<Readonly<Record<string, string>>> | undefined;
+
+function bundles(indexUrl: string): Promise<Readonly<Record<string, string>>> {
+  if (!bundleIndex) {
+    bundleIndex = fetch(indexUrl).then((r) => {
+      if (!r.ok) throw new Error(`the network index could not be downloaded (HTTP ${r.status})`);
+      return r.json();
+    });
+    bundleIndex.catch(() => (bundleIndex = undefined));
+  }
+  return bundleIndex;
+}
+
+async function fromBundle(url: string, name: string): Promise<FeatureNetwork> {
+  const r = await fetch(url);
+  if (!r.ok) throw new Error(`network ${name} could not be downloaded (HTTP ${r.status})`);
+  return decodeNetworkBundle(new Uint8Array(await r.arrayBuffer()), {
+    source: `${name} bundle`,
+  });
+}
+
+/**
+ * The network of a recipe, loaded once per name (and seed, for seeded ones):
+ * from its bundle when the build made one, else by its record.
+ */
+async function network(name: string, seed: number, indexUrl: string): Promise<FeatureNetwork> {
+  // No weight store here, so `auto` resolves to the offline network; a file
+  // path has no record.
+  const known = name === "auto" || NETWORKS.some((n) => n.name === name);
+  const record = known ? await resolveNetwork(name) : undefined;
+  if (!record?.browser) {
+    const runnable = NETWORKS.filter((n) => n.browser).map((n) => n.name);
+    throw new Error(
+      `network "${name}" does not run in the browser; choose ${runnable.join(", ")}`,
+    );
+  }
+  const key = record.seeded ? `${record.name}:${seed}` : record.name;
   let found = networks.get(key);
   if (!found) {
-    found = key === "inception"
-      ? fetch(bundleUrl).then(async (r) => {
-        if (!r.ok) throw new Error(`the network could not be downloaded (HTTP ${r.status})`);
-        return decodeNetworkBundle(new Uint8Array(await r.arrayBuffer()), {
-          source: "inception bundle",
-        });
-      })
-      : name === "tiny" || name === "random"
-      ? loadNetwork(name, { seed })
-      : Promise.reject(
-        new Error(`network "${name}" is not available in the browser (inception, tiny, random)`),
-      );
+    found = bundles(indexUrl).then((index) =>
+      index[record.name] ? fromBundle(index[record.name], record.name) : record.load({ seed })
+    );
     found.catch(() => networks.delete(key));
     networks.set(key, found);
   }
-  return found;
+  return await found;
 }
 
 async function start(message: Extract<ToWorker, { type: "start" }>): Promise<void> {
