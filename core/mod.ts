@@ -12,19 +12,28 @@ export * from "./runtime/mod.ts";
 export * from "./network/mod.ts";
 export { mulberry32, normal, uniform, type UniformOptions } from "./random.ts";
 export {
+  allowedValues,
   booleanOption,
+  type BrowserLimits,
+  checkOption,
+  type CheckOptions,
   choiceOption,
+  type CliHints,
+  effectiveSpec,
   integerOption,
   type LayerSelection,
   layersOption,
   type LayerWeight,
+  listOption,
   numberOption,
   type NumberOptionInit,
   OptionError,
+  type OptionKind,
   type OptionSchema,
   type OptionSpec,
   type OptionValues,
   parseOptions,
+  stringOption,
 } from "./options.ts";
 export {
   type CostContext,
@@ -33,6 +42,7 @@ export {
   type NetworkInfo,
   type Plugin,
   pluginFromJson,
+  pluginLayers,
   type PluginSpec,
   type PluginUse,
   type PluginUseJson,

@@ -26,7 +26,7 @@ import {
 import { createSession, type Session, type SessionOptions } from "./runtime/mod.ts";
 import type { FeatureNetwork } from "./network/mod.ts";
 import { fitLongSide, resizeImage, type RgbImage } from "./image.ts";
-import { IMAGE_LAYER, type NetworkInfo, type PluginUse } from "./plugin.ts";
+import { IMAGE_LAYER, type NetworkInfo, pluginLayers, type PluginUse } from "./plugin.ts";
 import { OptionError } from "./options.ts";
 
 /** A style image and its blend weight. */
@@ -313,19 +313,7 @@ export async function compileObjective(
 ): Promise<Objective> {
   checkSpec(spec);
   const info = networkInfo(spec.network);
-  const layersOf = spec.plugins.map((use) =>
-    inPlugin(use, "layers", () => [...use.plugin.spec.layers(use.options, info)])
-  );
-  layersOf.forEach((layers, i) => {
-    for (const l of layers) {
-      if (l !== IMAGE_LAYER && !info.layers.includes(l)) {
-        throw new OptionError(
-          `plugin ${spec.plugins[i].plugin.name}: unknown layer "${l}" for network ${info.name} ` +
-            `(layers: ${info.layers.join(", ")})`,
-        );
-      }
-    }
-  });
+  const layersOf = spec.plugins.map((use) => pluginLayers(use, info));
   // Every session of this objective runs where the first one landed; the
   // choice is announced once.
   let sessionOptions = options;

@@ -13,6 +13,7 @@
 
 import type { Tensor } from "./graph/mod.ts";
 import {
+  type CheckOptions,
   type LayerSelection,
   type LayerWeight,
   OptionError,
@@ -159,7 +160,7 @@ export function definePlugin<V extends PluginOptions>(spec: PluginSpec<V>): Plug
     name: spec.name,
     spec,
     use(options, weight = 1) {
-      const checked = parseOptions(spec.options, options, `plugin ${spec.name}`) as V;
+      const checked = parseOptions(spec.options, options, { owner: `plugin ${spec.name}` }) as V;
       if (typeof weight !== "number" || !Number.isFinite(weight) || weight < 0) {
         throw new OptionError(
           `plugin ${spec.name}: weight must be a number ≥ 0, got ${showValue(weight)}`,
@@ -200,12 +201,48 @@ export function resolveLayers(
   return list;
 }
 
-/** Turns recipe JSON into a plugin use, looking the name up in `plugins`. */
-export function pluginFromJson(json: unknown, plugins: ReadonlyMap<string, Plugin>): PluginUse {
+/**
+ * The feature layers a plugin use reads (its `layers()`), each checked
+ * against the network; {@linkcode IMAGE_LAYER} stands for the raw pixels.
+ * Errors name the plugin.
+ */
+export function pluginLayers(use: PluginUse, network: NetworkInfo): string[] {
+  const owner = `plugin ${use.plugin.name}`;
+  let layers: string[];
+  try {
+    layers = [...use.plugin.spec.layers(use.options, network)];
+  } catch (e) {
+    if (e instanceof Error && !e.message.startsWith(owner)) {
+      e.message = `${owner}: layers: ${e.message}`;
+    }
+    throw e;
+  }
+  for (const layer of layers) {
+    if (layer !== IMAGE_LAYER && !network.layers.includes(layer)) {
+      throw new OptionError(
+        `${owner}: unknown layer "${layer}" for network ${network.name} (layers: ${
+          network.layers.join(", ")
+        })`,
+      );
+    }
+  }
+  return layers;
+}
+
+/**
+ * Turns recipe JSON into a plugin use, looking the name up in `plugins`.
+ * With `browser`, options are also held to their browser limits, and the
+ * browser's defaults fill the missing ones.
+ */
+export function pluginFromJson(
+  json: unknown,
+  plugins: ReadonlyMap<string, Plugin>,
+  options: CheckOptions = {},
+): PluginUse {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new OptionError(`a plugin entry must be an object like {"plugin": "style", "weight": 1}`);
   }
-  const { plugin: name, weight, options, ...rest } = json as Record<string, unknown>;
+  const { plugin: name, weight, options: values, ...rest } = json as Record<string, unknown>;
   const extra = Object.keys(rest);
   if (extra.length) {
     throw new OptionError(
@@ -218,8 +255,8 @@ export function pluginFromJson(json: unknown, plugins: ReadonlyMap<string, Plugi
       `unknown plugin ${JSON.stringify(name)} (plugins: ${[...plugins.keys()].join(", ")})`,
     );
   }
-  return plugin.use(
-    options as Record<string, unknown> | undefined,
-    weight === undefined ? 1 : weight as number,
-  );
+  const given = options.browser
+    ? parseOptions(plugin.spec.options, values, { owner: `plugin ${plugin.name}`, browser: true })
+    : values as Record<string, unknown> | undefined;
+  return plugin.use(given, weight === undefined ? 1 : weight as number);
 }

@@ -9,16 +9,20 @@
 
 import {
   booleanOption,
+  type CheckOptions,
   choiceOption,
   integerOption,
+  listOption,
   numberOption,
   OptionError,
   type OptionSpec,
   parseOptions,
   showValue,
+  stringOption,
 } from "./options.ts";
 import { type Plugin, pluginFromJson, type PluginUse, type PluginUseJson } from "./plugin.ts";
 import { BACKEND_CHOICES, type BackendChoice } from "./runtime/mod.ts";
+import { NETWORKS } from "./network/registry.ts";
 
 /** The recipe format version this code reads and writes. */
 export const RECIPE_VERSION = 1;
@@ -69,115 +73,196 @@ export interface Settings {
   previewEvery: number;
 }
 
-const weightList: OptionSpec<number[]> = {
-  kind: "number",
-  default: [],
-  description: "blend weights of the style images (default equal)",
-  allowed: "a list of numbers ≥ 0",
-  parse: (v) => {
-    if (!Array.isArray(v) || v.some((w) => typeof w !== "number" || !Number.isFinite(w) || w < 0)) {
-      throw new OptionError(`must be a list of numbers ≥ 0, got ${showValue(v)}`);
-    }
-    return [...v];
-  },
-};
+/** The network names a browser can run, as their records say (a file path means nothing there). */
+const BROWSER_NETWORKS = ["auto", ...NETWORKS.filter((n) => n.browser).map((n) => n.name)];
 
-const networkName: OptionSpec<string> = {
-  kind: "choice",
-  default: "auto",
-  description: "auto, inception, vgg19, vgg16, random, tiny, or a .safetensors/.onnx path",
-  allowed: "a network name or a file path",
-  parse: (v) => {
-    if (typeof v !== "string" || v.trim() === "") {
-      throw new OptionError(`must be a network name or path, got ${showValue(v)}`);
-    }
-    return v;
-  },
-};
-
-/** The schema of {@linkcode Settings}, with defaults and help texts. */
+/**
+ * The schema of {@linkcode Settings}: defaults, bounds, help texts, and the
+ * browser's narrower limits (the playground's page and the share server both
+ * check against them; they keep a run within a browser tab's memory).
+ */
 export const SETTINGS_SCHEMA: { readonly [K in keyof Settings]: OptionSpec<Settings[K]> } = {
-  network: networkName,
+  network: stringOption({
+    default: "auto",
+    choices: ["auto", ...NETWORKS.map((n) => n.name)],
+    choiceLabels: Object.fromEntries(NETWORKS.map((n) => [n.name, n.title])),
+    description: "the feature network, or a .safetensors/.onnx file of VGG weights",
+    label: "Network",
+    group: "network",
+    browser: { choices: BROWSER_NETWORKS, default: "inception" },
+    cli: { value: "NAME" },
+  }),
   pooling: choiceOption(["auto", "max", "avg"], {
     default: "auto",
-    description: "pooling of VGG networks",
+    description: "pooling of VGG networks (auto keeps the network's own)",
+    label: "Pooling (VGG)",
+    group: "network",
+    advanced: true,
+    cli: { value: "KIND" },
+  }),
+  normalise: booleanOption({
+    default: false,
+    description:
+      "Gatys' mean-activation normalisation of the network, measured on the images (VGG)",
+    label: "Normalise activations (VGG)",
+    group: "network",
+    advanced: true,
   }),
   size: integerOption({
     default: 512,
     min: 16,
     max: 8192,
+    step: 16,
     description: "longer side of the output, pixels",
+    label: "Size (px, longer side)",
+    group: "output",
+    browser: { max: 1024, default: 256 },
+    cli: { short: "s", value: "PX" },
   }),
   aspect: numberOption({
     default: 1,
     min: 0.1,
     max: 10,
+    step: 0.1,
     description: "width/height of a texture (no content image)",
+    label: "Aspect of a texture (width/height)",
+    group: "output",
+    advanced: true,
+    cli: { value: "W/H" },
   }),
   iterations: integerOption({
     default: 150,
     min: 0,
     max: 100000,
     description: "optimiser iterations per scale",
+    label: "Iterations per scale",
+    group: "optimisation",
+    browser: { max: 2000, default: 100 },
+    cli: { short: "n" },
   }),
   scales: integerOption({
     default: 2,
     min: 1,
     max: 8,
     description: "number of scales, coarse to fine",
+    label: "Scales",
+    group: "optimisation",
+    browser: { max: 4 },
   }),
   minSize: integerOption({
     default: 256,
     min: 16,
     max: 8192,
-    description: "longer side of the coarsest scale",
+    step: 16,
+    description: "longer side of the coarsest scale, pixels",
+    label: "Smallest scale (px)",
+    group: "optimisation",
+    browser: { max: 1024, default: 128 },
+    cli: { value: "PX" },
   }),
-  optimizer: choiceOption(["lbfgs", "adam"], { default: "lbfgs", description: "optimiser" }),
+  optimizer: choiceOption(["lbfgs", "adam"], {
+    default: "lbfgs",
+    description: "the optimiser",
+    label: "Optimiser",
+    choiceLabels: { lbfgs: "L-BFGS", adam: "Adam" },
+    group: "optimisation",
+    cli: { value: "NAME" },
+  }),
   history: integerOption({
     default: 10,
     min: 1,
     max: 1000,
     description: "L-BFGS correction pairs",
+    label: "L-BFGS history",
+    group: "optimisation",
+    advanced: true,
+    // Each pair holds two copies of the image: 20 at 1024 px is 0.5 GB.
+    browser: { max: 20 },
   }),
   learningRate: numberOption({
     default: 0.02,
     min: 0,
     exclusiveMin: true,
     max: 1,
+    step: 0.005,
     description: "Adam step size",
+    label: "Adam step size",
+    group: "optimisation",
+    advanced: true,
+    cli: { value: "R" },
   }),
   init: choiceOption(["content", "noise", "gray", "image"], {
     default: "content",
-    description: "starting image",
+    description: "the starting image (image: the --init-image file)",
+    label: "Start from",
+    choiceLabels: { content: "content image", noise: "noise", gray: "grey", image: "an image" },
+    group: "optimisation",
+    browser: { choices: ["content", "noise", "gray"] },
+    cli: { value: "KIND" },
   }),
   noise: numberOption({
     default: 0.7,
     min: 0,
     max: 1,
+    step: 0.05,
     description: "share of seeded noise blended into the starting image",
+    label: "Noise in the start (0–1)",
+    group: "optimisation",
+    cli: { value: "A" },
   }),
-  seed: integerOption({ default: 0, min: 0, max: 2 ** 32 - 1, description: "random seed" }),
+  seed: integerOption({
+    default: 0,
+    min: 0,
+    max: 2 ** 32 - 1,
+    description: "random seed",
+    label: "Seed",
+    group: "optimisation",
+  }),
   average: numberOption({
     default: 0,
     min: 0,
     max: 0.999,
+    step: 0.01,
     description: "iterate averaging decay (0 = off)",
+    label: "Iterate averaging (0 = off)",
+    group: "optimisation",
+    advanced: true,
+    cli: { value: "D" },
   }),
   preserveColors: booleanOption({
     default: false,
     description: "keep the content image's colours",
+    label: "Keep the content image's colours",
+    group: "costs",
   }),
-  normalise: booleanOption({
-    default: false,
-    description: "Gatys' mean-activation normalisation of the network (VGG)",
+  styleWeights: listOption({
+    default: [],
+    min: 0,
+    description: "blend weights of the style images, in order (default equal)",
+    label: "Style blend",
+    group: "costs",
+    cli: { name: "style-blend", value: "W,W,…" },
   }),
-  styleWeights: weightList,
-  backend: choiceOption(BACKEND_CHOICES, { default: "auto", description: "execution backend" }),
+  backend: choiceOption(BACKEND_CHOICES, {
+    default: "auto",
+    description: "execution backend",
+    label: "Backend",
+    choiceLabels: { webgpu: "WebGPU", wasm: "WebAssembly" },
+    group: "run",
+    browser: { choices: ["auto", "webgpu", "wasm"] },
+    cli: { value: "NAME" },
+  }),
   previewEvery: integerOption({
     default: 10,
     min: 0,
     max: 100000,
-    description: "preview every N iterations",
+    description: "preview every N iterations (0 = never)",
+    label: "Preview every N iterations",
+    group: "run",
+    advanced: true,
+    browser: { default: 5 },
+    // The command line saves previews with --save-every instead.
+    cli: false,
   }),
 };
 
@@ -198,20 +283,34 @@ export const DEFAULT_PLUGINS: readonly PluginUseJson[] = [
   { plugin: "tv", weight: 1, options: { normalisation: "mean" } },
 ];
 
-/** The recipe every option of which is at its default. */
-export function defaultRecipe(): Recipe {
-  const settings = parseOptions(SETTINGS_SCHEMA, {}, "recipe") as Settings;
+/**
+ * The recipe every option of which is at its default (with `browser`, the
+ * browser's defaults: a smaller size, fewer iterations).
+ */
+export function defaultRecipe(options: CheckOptions = {}): Recipe {
+  const settings = parseOptions(SETTINGS_SCHEMA, {}, { ...options, owner: "recipe" }) as Settings;
   return { version: RECIPE_VERSION, ...settings, plugins: structuredClone([...DEFAULT_PLUGINS]) };
 }
 
 /**
  * Checks a recipe from JSON: fills defaults, rejects unknown fields, bad
  * values, unknown plugins and other versions, each with a message naming
- * the field. Returns the recipe and its plugin uses.
+ * the field. With `browser`, it refuses what a browser cannot run (each
+ * option's browser limits) and fills the browser's defaults. Returns the
+ * recipe and its plugin uses.
+ *
+ * @example
+ * ```ts
+ * import { parseRecipe, style, tv } from "../mod.ts";
+ * const plugins = new Map([[style.name, style], [tv.name, tv]]);
+ * const { recipe } = parseRecipe({ size: 256, plugins: [{ plugin: "style", weight: 50 }] }, plugins);
+ * console.log(recipe.iterations); // 150
+ * ```
  */
 export function parseRecipe(
   json: unknown,
   plugins: ReadonlyMap<string, Plugin>,
+  options: CheckOptions = {},
 ): { recipe: Recipe; uses: PluginUse[] } {
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new OptionError(`recipe: must be a JSON object, got ${showValue(json)}`);
@@ -224,14 +323,14 @@ export function parseRecipe(
       } is not supported (this stylegram reads version ${RECIPE_VERSION})`,
     );
   }
-  const settings = parseOptions(SETTINGS_SCHEMA, rest, "recipe") as Settings;
+  const settings = parseOptions(SETTINGS_SCHEMA, rest, { ...options, owner: "recipe" }) as Settings;
   const entries = list === undefined ? structuredClone([...DEFAULT_PLUGINS]) : list;
   if (!Array.isArray(entries) || entries.length === 0) {
     throw new OptionError(`recipe: plugins must be a non-empty list, got ${showValue(entries)}`);
   }
   const uses = entries.map((entry, i) => {
     try {
-      return pluginFromJson(entry, plugins);
+      return pluginFromJson(entry, plugins, options);
     } catch (e) {
       if (e instanceof OptionError) throw new OptionError(`recipe: plugins[${i}]: ${e.message}`);
       throw e;

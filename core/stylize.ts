@@ -98,6 +98,23 @@ export function outputSize(
     : { width: Math.max(1, Math.round(settings.size * a)), height: settings.size };
 }
 
+/** Refuses an output whose shorter side the network cannot read, naming the size that works. */
+function checkOutputSize(settings: Settings, input: StylizeInput): void {
+  const { minSize, name } = input.network.description;
+  const shorter = (size: number) => {
+    const { width, height } = outputSize({ ...settings, size }, input.content);
+    return Math.min(width, height);
+  };
+  if (shorter(settings.size) >= minSize) return;
+  let enough = settings.size;
+  while (shorter(enough) < minSize) enough++;
+  const { width, height } = outputSize(settings, input.content);
+  throw new OptionError(
+    `size ${settings.size} makes a ${width}×${height} image, too small for network ${name} ` +
+      `(its shorter side needs ${minSize} px); use size ${enough} or more`,
+  );
+}
+
 /** Longer sides of the scales, geometric from `minSize` to `size`. */
 export function scaleSizes(settings: Settings, networkMin: number): number[] {
   const { scales, size } = settings;
@@ -201,7 +218,9 @@ export async function stylize(
   input: StylizeInput,
   options: StylizeOptions = {},
 ): Promise<StylizeResult> {
-  const settings = parseOptions(SETTINGS_SCHEMA, input.settings ?? {}, "settings") as Settings;
+  const settings = parseOptions(SETTINGS_SCHEMA, input.settings ?? {}, {
+    owner: "settings",
+  }) as Settings;
   checkInput(input, settings);
   const emit = options.onProgress ?? (() => {});
   const signal = options.signal;
@@ -219,6 +238,7 @@ export async function stylize(
   const weights = settings.styleWeights.length ? settings.styleWeights : styleImages.map(() => 1);
   const styles = styleImages.map((image, i) => ({ image, weight: weights[i] }));
   const finalSize = outputSize(settings, input.content);
+  checkOutputSize(settings, input);
   const network = settings.normalise
     ? await normalised(input, [content, ...styleImages], settings, options)
     : input.network;

@@ -187,6 +187,23 @@ Deno.test("style blend weights must match the style images", async () => {
   );
 });
 
+Deno.test("an output too small for the network is refused up front, naming the size that works", async () => {
+  // The tiny network reads 4 px and more: a texture ten times wider than high needs size 35.
+  const run = (size: number) =>
+    stylize({
+      network,
+      plugins: [style.use({}, 1)],
+      styles: [stripes],
+      settings: { ...base, size, aspect: 10 },
+    });
+  await assertRejects(
+    () => run(16),
+    "size 16 makes a 16×2 image, too small for network tiny (its shorter side needs 4 px); use size 35 or more",
+  );
+  const ok = await run(35);
+  assertEquals([ok.image.width, ok.image.height], [35, 4]);
+});
+
 Deno.test("a NaN in the objective is reported and the last good image kept", async () => {
   // A plugin whose cost turns NaN once pixels move: sqrt of a negative number.
   const { definePlugin, sqrt, sub, reduceSum, reduceMean } = await import("../mod.ts");
