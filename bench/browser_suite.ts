@@ -18,7 +18,7 @@
 
 import { chromium } from "playwright-core";
 import { fitLongSide, resizeImage } from "../mod.ts";
-import { readImage, writeImage } from "../cli/image_io.ts";
+import { readImage, writeImage } from "../io.ts";
 import { buildWeb } from "../web/build.ts";
 import { createApp } from "../web/server/app.ts";
 import { openShareStore } from "../web/server/storage.ts";
@@ -144,7 +144,7 @@ export async function browserSuite(options: BrowserSuiteOptions = {}): Promise<B
     await page.goto(`${origin}/`);
     const runInPage = (): Promise<PageRun> =>
       page.evaluate(
-        ({ worker, network, recipe, content, style }) =>
+        ({ worker, bundles, recipe, content, style }) =>
           new Promise<PageRun>((resolve) => {
             const w = new Worker(worker, { type: "module" });
             const ms: number[] = [];
@@ -180,12 +180,12 @@ export async function browserSuite(options: BrowserSuiteOptions = {}): Promise<B
               recipe,
               content: planar(content),
               styles: [planar(style)],
-              networkUrl: network,
+              bundles,
             });
           }),
         {
           worker: manifest.worker,
-          network: manifest.network,
+          bundles: manifest.bundles,
           recipe: { version: 1, ...recipeJson },
           content: { width: content.width, height: content.height, data: Array.from(content.data) },
           style: { width: style.width, height: style.height, data: Array.from(style.data) },

@@ -13,8 +13,7 @@
 
 import { parseArgs } from "node:util";
 import { findWebGpuAdapter } from "../mod.ts";
-import { readImage } from "../cli/image_io.ts";
-import { ensureRuntimeDir } from "../cli/runtime_dir.ts";
+import { ensureRuntimeDir, readImage } from "../io.ts";
 import { type Config, measureConfig, prepareSquare, type Sample } from "./iteration_suite.ts";
 import { fixed, median, printTable, RESULTS_DIR, ROOT, stamp } from "./measure.ts";
 

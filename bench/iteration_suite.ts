@@ -16,7 +16,7 @@
  */
 
 import { findWebGpuAdapter, resizeImage, type RgbImage } from "../mod.ts";
-import { readImage } from "../cli/image_io.ts";
+import { readImage } from "../io.ts";
 import { CACHE_DIR, exportNetwork } from "./reference/export_network.ts";
 import { encodeInputs, referenceInputs } from "./reference/inputs.ts";
 import { referenceCommand, referenceEnv } from "./reference/python.ts";

@@ -14,7 +14,7 @@
  */
 
 import { resizeImage } from "../mod.ts";
-import { readImage, writeImage } from "../cli/image_io.ts";
+import { readImage, writeImage } from "../io.ts";
 import { CACHE_DIR, exportNetwork } from "./reference/export_network.ts";
 import { writeInputs } from "./reference/inputs.ts";
 import { referenceCommand, referenceEnv } from "./reference/python.ts";

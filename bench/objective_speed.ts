@@ -25,7 +25,7 @@ import {
   type RgbImage,
   rgbImage,
 } from "../mod.ts";
-import { ensureRuntimeDir } from "../cli/runtime_dir.ts";
+import { ensureRuntimeDir } from "../io.ts";
 import { encodeSafetensors } from "./reference/safetensors_write.ts";
 
 ensureRuntimeDir();

@@ -31,7 +31,7 @@
  */
 
 import { resizeImage, type RgbImage, rgbImage } from "../mod.ts";
-import { readImage, writeImage } from "../cli/image_io.ts";
+import { readImage, writeImage } from "../io.ts";
 import { CACHE_DIR, exportNetwork } from "./reference/export_network.ts";
 import { writeInputs } from "./reference/inputs.ts";
 import { referenceCommand, referenceEnv } from "./reference/python.ts";

@@ -40,7 +40,7 @@ import { PAIRS, qualitySuite, type QualitySuiteResult } from "./quality_suite.ts
 import { memorySuite, type MemorySuiteResult } from "./memory_suite.ts";
 import { browserSuite, type BrowserSuiteResult } from "./browser_suite.ts";
 import { fixed, printTable, RESULTS_DIR, stamp } from "./measure.ts";
-import { ensureRuntimeDir } from "../cli/runtime_dir.ts";
+import { ensureRuntimeDir } from "../io.ts";
 
 ensureRuntimeDir(); // keeps the Vulkan loader quiet while looking for a WebGPU adapter
 

@@ -27,7 +27,7 @@ import {
   uniform,
 } from "../mod.ts";
 import { WEBGPU_SESSION_OPTIONS } from "../core/runtime/backends.ts";
-import { ensureRuntimeDir } from "../cli/runtime_dir.ts";
+import { ensureRuntimeDir } from "../io.ts";
 import { fixed, median, printTable, ROOT, runChild } from "./measure.ts";
 
 ensureRuntimeDir();

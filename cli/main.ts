@@ -7,6 +7,7 @@
  * @module
  */
 
+import { basename, dirname, join } from "node:path";
 import {
   BUILTIN_PLUGINS,
   type FeatureNetwork,
@@ -16,18 +17,25 @@ import {
   networkFromFile,
   parseRecipe,
   type Plugin,
+  pluginLayers,
   type PluginUse,
-  resolveLayers,
   type RgbImage,
   stylize,
 } from "../mod.ts";
-import { applyFlags, type CliArgs, helpText, parseCommandLine, UsageError } from "./args.ts";
-import { DEFAULT_MAX_PIXELS, formatOf, readImage, writeImage } from "./image_io.ts";
-import { checkWritable, writeFileAtomic } from "./atomic_write.ts";
-import { FileStore } from "./file_store.ts";
+import {
+  checkWritable,
+  DEFAULT_MAX_PIXELS,
+  ensureRuntimeDir,
+  FileStore,
+  formatOf,
+  readImage,
+  writeFileAtomic,
+  writeImage,
+} from "../io.ts";
+import { applyFlags, helpText, numberFlag, parseCommandLine, UsageError } from "./args.ts";
+import { type InputFile, InputGuard } from "./input_guard.ts";
 import { formatCost, formatDuration, type ProgressMode, ProgressReporter } from "./progress.ts";
 import { VERSION } from "./version.ts";
-import { ensureRuntimeDir } from "./runtime_dir.ts";
 
 /** Thrown when the user interrupts (Ctrl-C). */
 class Interrupted extends Error {
@@ -84,11 +92,7 @@ async function pluginRegistry(modules: string[]): Promise<Map<string, Plugin>> {
 function layersFor(uses: readonly PluginUse[]) {
   return (d: NetworkDescription): string[] => {
     const info = { name: d.name, layers: d.layers.map((l) => l.name), defaults: d.defaults };
-    const names = uses.flatMap((u) => [...u.plugin.spec.layers(u.options, info)]);
-    for (const use of uses) {
-      const layers = (use.options as { layers?: unknown }).layers;
-      if (layers !== undefined) resolveLayers(layers as never, info, `plugin ${use.plugin.name}`);
-    }
+    const names = uses.flatMap((u) => pluginLayers(u, info));
     return [...new Set(names.filter((n) => n !== IMAGE_LAYER))];
   };
 }
@@ -141,14 +145,17 @@ function numbered(output: string, scale: number, iteration: number): string {
   }`;
 }
 
-function positiveInt(flags: CliArgs["flags"], name: string, fallback: number, min = 1): number {
-  const v = flags[name];
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) {
-    throw new UsageError(`--${name} must be an integer ≥ ${min}, got ${JSON.stringify(v)}`);
+/** Files already beside `output` with the names `--save-every` would write. */
+async function numberedFiles(output: string): Promise<string[]> {
+  const dot = output.lastIndexOf(".");
+  const stem = basename(output.slice(0, dot));
+  const escape = (t: string) => t.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const pattern = new RegExp(`^${escape(stem)}_s\\d+_\\d{4,}${escape(output.slice(dot))}$`);
+  const found: string[] = [];
+  for await (const entry of Deno.readDir(dirname(output))) {
+    if (pattern.test(entry.name)) found.push(join(dirname(output), entry.name));
   }
-  return n;
+  return found;
 }
 
 /** Runs the CLI with `argv`; returns the exit status. */
@@ -166,8 +173,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   try {
     const args = parseCommandLine(argv);
     const { flags } = args;
+    const pluginModules = (flags.plugin as string[] | undefined) ?? [];
+    const registry = await pluginRegistry(pluginModules);
     if (flags.help) {
-      console.log(helpText(VERSION));
+      console.log(helpText(VERSION, { plugins: registry }));
       return 0;
     }
     if (flags.version) {
@@ -187,19 +196,17 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (!output) throw new UsageError("missing the output file: add -o OUT.png");
     formatOf(output);
     await checkWritable(output); // before the long run, not after it
-    const saveEvery = positiveInt(flags, "save-every", 0, 0);
-    const quality = positiveInt(flags, "quality", 92);
-    if (quality > 100) throw new UsageError(`--quality must be from 1 to 100, got ${quality}`);
-    const maxPixels = positiveInt(flags, "max-pixels", DEFAULT_MAX_PIXELS);
-    const threads = flags.threads === undefined ? undefined : positiveInt(flags, "threads", 1);
+    const saveEvery = numberFlag(flags, "save-every") ?? 0;
+    const quality = numberFlag(flags, "quality") ?? 92;
+    const maxPixels = numberFlag(flags, "max-pixels") ?? DEFAULT_MAX_PIXELS;
+    const threads = numberFlag(flags, "threads");
 
-    const registry = await pluginRegistry((flags.plugin as string[] | undefined) ?? []);
     const base = flags.recipe ? await readJson(flags.recipe as string, "--recipe") : {};
     if (typeof base !== "object" || base === null || Array.isArray(base)) {
       throw new UsageError(`--recipe ${flags.recipe}: must hold a JSON object`);
     }
     const { recipe, uses } = parseRecipe(
-      applyFlags(base as Record<string, unknown>, flags),
+      applyFlags(base as Record<string, unknown>, flags, { plugins: registry }),
       registry,
     );
 
@@ -225,6 +232,23 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
     if (recipe.init === "image" && !flags["init-image"]) {
       throw new UsageError("--init image needs --init-image FILE");
+    }
+
+    // Nothing the run writes may land on what it reads.
+    const inputs: InputFile[] = [
+      ...(contentPath ? [{ label: "the content image", path: contentPath }] : []),
+      ...stylePaths.map((path, i) => ({ label: `style image ${i + 1}`, path })),
+      ...(flags["init-image"]
+        ? [{ label: "the init image", path: flags["init-image"] as string }]
+        : []),
+      ...(flags.recipe ? [{ label: "the recipe", path: flags.recipe as string }] : []),
+      ...pluginModules.map((path) => ({ label: "a plugin module", path })),
+    ];
+    const guard = await InputGuard.of(inputs);
+    await guard.check("-o", output);
+    if (flags["save-recipe"]) await guard.check("--save-recipe", flags["save-recipe"] as string);
+    if (saveEvery > 0) {
+      for (const path of await numberedFiles(output)) await guard.check("--save-every", path);
     }
 
     const decode = { maxPixels };
@@ -265,16 +289,20 @@ export async function main(argv: readonly string[]): Promise<number> {
           if (e.type === "preview" && saveEvery > 0 && e.iteration % saveEvery === 0) {
             const path = numbered(output, e.scale, e.iteration);
             saving.push(
-              writeImage(e.image, path, { quality }).then(() =>
-                reporter.json({ event: "saved", path })
-              ),
+              guard.check("--save-every", path)
+                .then(() => writeImage(e.image, path, { quality }))
+                .then(() => reporter.json({ event: "saved", path }))
+                // A failed save stops the run, with the save's own message.
+                .catch((error) => controller.abort(error)),
             );
           }
         },
       },
     );
     await Promise.all(saving);
+    controller.signal.throwIfAborted();
     reporter.finish();
+    await guard.check("-o", output);
     await writeImage(result.image, output, { quality });
     if (flags["save-recipe"]) {
       const path = flags["save-recipe"] as string;
@@ -307,9 +335,12 @@ export async function main(argv: readonly string[]): Promise<number> {
         `${formatCost(result.total)}`,
     );
     return 0;
-  } catch (e) {
+  } catch (caught) {
     reporter.finish();
-    const interrupted = e instanceof Interrupted || controller.signal.aborted;
+    // An abort for a failed save reports the failure, not an interruption.
+    const reason = controller.signal.reason;
+    const e = controller.signal.aborted && !(reason instanceof Interrupted) ? reason : caught;
+    const interrupted = e instanceof Interrupted || (controller.signal.aborted && e === caught);
     const message = interrupted
       ? "interrupted; no output was written"
       : (e instanceof Error ? e.message : String(e)).split("\n")[0];

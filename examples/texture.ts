@@ -22,9 +22,7 @@ import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
 import { basename, extname, join } from "node:path";
 import { type BackendChoice, loadNetwork, style, stylize, tv } from "../mod.ts";
-import { readImage, writeImage } from "../cli/image_io.ts";
-import { FileStore } from "../cli/file_store.ts";
-import { ensureRuntimeDir } from "../cli/runtime_dir.ts";
+import { ensureRuntimeDir, FileStore, readImage, writeImage } from "../io.ts";
 
 ensureRuntimeDir(); // keeps the Vulkan loader quiet if "auto" looks for a GPU (native missing)
 

@@ -10,12 +10,15 @@
  * @module
  */
 
+import { appendFile, mkdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import type { WeightStore } from "../core/network/weight_store.ts";
+import process from "node:process";
+import type { WeightStore } from "../mod.ts";
+import { errorCode } from "./atomic_write.ts";
 
 /** The default cache directory for the environment `env`. */
 export function defaultCacheDir(
-  env: Readonly<Record<string, string | undefined>> = Deno.env.toObject(),
+  env: Readonly<Record<string, string | undefined>> = process.env,
 ): string {
   if (env.STYLEGRAM_CACHE) return env.STYLEGRAM_CACHE;
   if (env.XDG_CACHE_HOME) return join(env.XDG_CACHE_HOME, "stylegram");
@@ -32,7 +35,17 @@ export interface FileStoreOptions {
   root?: string;
 }
 
-/** A {@linkcode WeightStore} in files under one directory. */
+/**
+ * A {@linkcode WeightStore} in files under one directory.
+ *
+ * @example
+ * ```ts
+ * import { loadNetwork } from "../mod.ts";
+ * import { FileStore } from "../io.ts";
+ * // VGG-19's weights are downloaded once into the cache, then read from it.
+ * const vgg = await loadNetwork("vgg19", { store: new FileStore() });
+ * ```
+ */
 export class FileStore implements WeightStore {
   /** The cache directory. */
   readonly root: string;
@@ -62,9 +75,9 @@ export class FileStore implements WeightStore {
   /** Whether `key` has a value. */
   async has(key: string): Promise<boolean> {
     try {
-      return (await Deno.stat(this.path(key))).isFile;
+      return (await stat(this.path(key))).isFile();
     } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return false;
+      if (errorCode(e) === "ENOENT") return false;
       throw e;
     }
   }
@@ -72,13 +85,13 @@ export class FileStore implements WeightStore {
   /** Writes a temporary file beside the value, then renames it over the value. */
   async set(key: string, value: Uint8Array): Promise<void> {
     const path = this.path(key);
-    await Deno.mkdir(dirname(path), { recursive: true });
+    await mkdir(dirname(path), { recursive: true });
     const temp = `${path}~tmp-${crypto.randomUUID()}`;
     try {
-      await Deno.writeFile(temp, value);
-      await Deno.rename(temp, path);
+      await writeFile(temp, value);
+      await rename(temp, path);
     } catch (e) {
-      await Deno.remove(temp).catch(() => {});
+      await unlink(temp).catch(() => {});
       throw e;
     }
   }
@@ -86,11 +99,8 @@ export class FileStore implements WeightStore {
   /** Removes the value and the partial value (or a whole directory, for a prefix). */
   async delete(key: string): Promise<void> {
     const path = this.path(key);
-    for (const p of [path, `${path}~partial`]) {
-      await Deno.remove(p, { recursive: true }).catch((e) => {
-        if (!(e instanceof Deno.errors.NotFound)) throw e;
-      });
-    }
+    // force: a missing file is no error.
+    for (const p of [path, `${path}~partial`]) await rm(p, { recursive: true, force: true });
   }
 
   /** The partial value, or undefined. */
@@ -101,15 +111,13 @@ export class FileStore implements WeightStore {
   /** Appends to the partial value's file. */
   async appendPartial(key: string, chunk: Uint8Array): Promise<void> {
     const path = `${this.path(key)}~partial`;
-    await Deno.mkdir(dirname(path), { recursive: true });
-    await Deno.writeFile(path, chunk, { append: true });
+    await mkdir(dirname(path), { recursive: true });
+    await appendFile(path, chunk);
   }
 
   /** Removes the partial value's file. */
   async clearPartial(key: string): Promise<void> {
-    await Deno.remove(`${this.path(key)}~partial`).catch((e) => {
-      if (!(e instanceof Deno.errors.NotFound)) throw e;
-    });
+    await rm(`${this.path(key)}~partial`, { force: true });
   }
 }
 
@@ -124,9 +132,11 @@ function encodePart(part: string): string {
 
 async function readIfExists(path: string): Promise<Uint8Array | undefined> {
   try {
-    return await Deno.readFile(path);
+    // A plain Uint8Array over Node's Buffer, as the web-standard WeightStore promises.
+    const data = await readFile(path);
+    return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return undefined;
+    if (errorCode(e) === "ENOENT") return undefined;
     throw e;
   }
 }

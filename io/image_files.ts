@@ -1,16 +1,17 @@
 /**
- * Image files for the CLI: decoding JPEG, PNG, WebP (and other still formats
- * libvips reads) into planar float RGB, and encoding by file extension, with
+ * Image files: decoding JPEG, PNG, WebP (and other still formats libvips
+ * reads) into planar float RGB, and encoding by file extension, with
  * `sharp`. Honours EXIF orientation; converts greyscale, alpha (over white),
  * 16-bit and CMYK to RGB; refuses animations and images over a pixel limit
- * before decoding them.
+ * before decoding them. Node's file API, so it runs in Deno and Node.
  *
  * @module
  */
 
+import { readFile, stat } from "node:fs/promises";
 import sharp from "sharp";
 import { type RgbImage, rgbImage } from "../mod.ts";
-import { writeFileAtomic } from "./atomic_write.ts";
+import { errorCode, firstLine, writeFileAtomic } from "./atomic_write.ts";
 
 /** A one-line problem with an input or output image. */
 export class ImageError extends Error {
@@ -30,30 +31,34 @@ export interface DecodeOptions {
 /** The default pixel limit: 100 megapixels. */
 export const DEFAULT_MAX_PIXELS = 100_000_000;
 
-const firstLine = (e: unknown) => (e instanceof Error ? e.message : String(e)).split("\n")[0];
+/** The one-line reason a file cannot be read. */
+function readProblem(path: string, e: unknown): ImageError {
+  const code = errorCode(e);
+  if (code === "ENOENT") return new ImageError(`${path}: no such file`);
+  if (code === "EACCES" || code === "EPERM") return new ImageError(`${path}: permission denied`);
+  if (code === "EISDIR") return new ImageError(`${path}: is a directory, not an image file`);
+  return new ImageError(`${path}: cannot read (${firstLine(e)})`);
+}
 
-/** Reads and decodes an image file; every failure is an {@linkcode ImageError} naming `path`. */
+/**
+ * Reads and decodes an image file; every failure is an {@linkcode ImageError} naming `path`.
+ *
+ * @example
+ * ```ts
+ * import { readImage } from "../io.ts";
+ * const photo = await readImage("examples/cat.jpg");
+ * console.log(photo.width, photo.height);
+ * ```
+ */
 export async function readImage(path: string, options: DecodeOptions = {}): Promise<RgbImage> {
-  let info: Deno.FileInfo;
-  try {
-    info = await Deno.stat(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new ImageError(`${path}: no such file`);
-    if (e instanceof Deno.errors.PermissionDenied) {
-      throw new ImageError(`${path}: permission denied`);
-    }
-    throw new ImageError(`${path}: cannot read (${firstLine(e)})`);
-  }
-  if (info.isDirectory) throw new ImageError(`${path}: is a directory, not an image file`);
-  if (info.size === 0) throw new ImageError(`${path}: the file is empty`);
   let bytes: Uint8Array;
   try {
-    bytes = await Deno.readFile(path);
+    const info = await stat(path);
+    if (info.isDirectory()) throw new ImageError(`${path}: is a directory, not an image file`);
+    if (info.size === 0) throw new ImageError(`${path}: the file is empty`);
+    bytes = await readFile(path);
   } catch (e) {
-    if (e instanceof Deno.errors.PermissionDenied) {
-      throw new ImageError(`${path}: permission denied`);
-    }
-    throw new ImageError(`${path}: cannot read (${firstLine(e)})`);
+    throw e instanceof ImageError ? e : readProblem(path, e);
   }
   return await decodeImage(bytes, path, options);
 }

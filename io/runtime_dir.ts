@@ -7,14 +7,25 @@
  * @module
  */
 
-/** Sets XDG_RUNTIME_DIR to a private directory when it is unset (Linux only). */
+import { mkdirSync } from "node:fs";
+import process from "node:process";
+
+/**
+ * Sets XDG_RUNTIME_DIR to a private directory when it is unset (Linux only).
+ * Call it before the first WebGPU adapter request.
+ *
+ * @example
+ * ```ts
+ * import { ensureRuntimeDir } from "../io.ts";
+ * ensureRuntimeDir();
+ * ```
+ */
 export function ensureRuntimeDir(): void {
-  if (Deno.build.os !== "linux" || Deno.env.get("XDG_RUNTIME_DIR")) return;
+  if (process.platform !== "linux" || process.env.XDG_RUNTIME_DIR) return;
   try {
-    const uid = Deno.uid() ?? "user";
-    const dir = `/tmp/stylegram-runtime-${uid}`;
-    Deno.mkdirSync(dir, { recursive: true, mode: 0o700 });
-    Deno.env.set("XDG_RUNTIME_DIR", dir);
+    const dir = `/tmp/stylegram-runtime-${process.getuid?.() ?? "user"}`;
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    process.env.XDG_RUNTIME_DIR = dir;
   } catch {
     // Not fatal: only the loader's warnings remain.
   }

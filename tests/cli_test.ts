@@ -245,12 +245,29 @@ for (const [name, setup, expected] of badCases) {
 }
 
 const usageCases: [string, string[], RegExp, number][] = [
+  ["absurd --size", ["--size", "100000"], /--size must be ≥ 16 and ≤ 8192, got 100000/, 2],
+  ["a fractional --size", ["--size", "32.5"], /--size must be an integer \(≥ 16 and ≤ 8192\)/, 2],
+  ["an unknown --optimizer", ["--optimizer", "sgd"], /--optimizer must be one of lbfgs, adam/, 2],
+  ["--quality over 100", ["--quality", "101"], /--quality must be ≥ 1 and ≤ 100, got 101/, 2],
   [
-    "absurd --size",
-    ["--size", "100000"],
-    /recipe: option size must be ≥ 16 and ≤ 8192, got 100000/,
-    1,
+    "an unknown --cost plugin",
+    ["--cost", "mine=2"],
+    /--cost: unknown plugin "mine" \(plugins: content, style, tv, mean-covariance\)/,
+    2,
   ],
+  [
+    "a --cost option out of range",
+    ["--cost", "tv=1,beta=3"],
+    /--cost: plugin tv: option beta must be ≥ 1 and ≤ 2, got 3/,
+    2,
+  ],
+  [
+    "an unknown --cost option",
+    ["--cost", "style=1,colour=2"],
+    /--cost: plugin style: unknown option "colour" \(options: layers, scale\)/,
+    2,
+  ],
+  ["a --cost without weight", ["--cost", "style"], /--cost style: give NAME=WEIGHT/, 2],
   ["non-numeric --size", ["--size", "big"], /--size needs a number, got "big"/, 2],
   ["unknown option", ["--colour"], /unknown option --colour \(see --help\)/, 2],
   [
@@ -309,5 +326,142 @@ Deno.test("Ctrl-C stops the run: exit 130, one line, no output file", async () =
   assertEquals(ownLines(r.stderr), ["stylegram: interrupted; no output was written"]);
   await Deno.stat(out).then(() => {
     throw new Error("an output file was written");
+  }, () => {});
+});
+
+Deno.test("--plugin FILE --cost NAME=W,OPTION=V: the plugin's term is in the progress and falls", async () => {
+  const plugin = `${root}tests/fixtures/user_plugin.ts`;
+  const r = await cli([
+    content,
+    style,
+    "-o",
+    `${dir}/tinted.png`,
+    "--plugin",
+    plugin,
+    "--cost",
+    "tint=200,red=0.9",
+    "--cost",
+    "tv=0",
+    "--json",
+    ...fast,
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  const start = events.find((e) => e.event === "start");
+  assertEquals(start.recipe.plugins.map((p: { plugin: string }) => p.plugin), [
+    "content",
+    "style",
+    "tint",
+  ]);
+  assertEquals(start.recipe.plugins[2], {
+    plugin: "tint",
+    weight: 200,
+    options: { red: 0.9, green: 0.5, blue: 0.4 },
+  });
+  const tint = events.filter((e) => e.event === "iteration").map((e) => e.terms.tint);
+  assert(tint.length > 1 && tint.every(Number.isFinite), JSON.stringify(tint));
+  assert(tint[tint.length - 1] < tint[0], `tint ${tint[0]} → ${tint[tint.length - 1]}`);
+
+  const bad = await cli([
+    content,
+    style,
+    "-o",
+    `${dir}/t.png`,
+    "--plugin",
+    plugin,
+    "--cost",
+    "tint=1,red=7",
+  ]);
+  assertEquals(bad.code, 2);
+  assertEquals(ownLines(bad.stderr), [
+    "stylegram: --cost: plugin tint: option red must be ≥ 0 and ≤ 1, got 7 (see --help)",
+  ]);
+  const help = await cli(["--plugin", plugin, "--help"]);
+  assertEquals(help.code, 0, help.stderr);
+  assert(help.stdout.includes("tint: moves the mean colour towards a target colour"), help.stdout);
+  assert(/\n {6}red=X +target mean red \[default: 0\.6\]/.test(help.stdout), help.stdout);
+});
+
+Deno.test("cost shorthands and --cost edit the recipe's terms; a weight of 0 removes one", async () => {
+  const recipe = `${dir}/edited.json`;
+  const r = await cli([
+    content,
+    style,
+    "-o",
+    `${dir}/edited.png`,
+    "--style-weight",
+    "70",
+    "--style-layers",
+    "relu1:0.25,relu2",
+    "--cost",
+    "style=90,scale=1.5",
+    "--tv-weight",
+    "0",
+    "--save-recipe",
+    recipe,
+    "-q",
+    ...fast,
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  const saved = JSON.parse(await Deno.readTextFile(recipe));
+  assertEquals(saved.plugins.map((p: { plugin: string }) => p.plugin), ["content", "style"]);
+  assertEquals(saved.plugins[1], {
+    plugin: "style",
+    weight: 90,
+    options: {
+      layers: [{ layer: "relu1", weight: 0.25 }, { layer: "relu2", weight: 1 }],
+      scale: 1.5,
+    },
+  });
+});
+
+const sha256 = async (path: string) =>
+  Array.from(
+    new Uint8Array(await crypto.subtle.digest("SHA-256", await Deno.readFile(path))),
+    (b) => b.toString(16).padStart(2, "0"),
+  ).join("");
+
+Deno.test("no input is ever overwritten: -o onto the content, a style, links to them, --save-every", async () => {
+  const guarded = `${dir}/guarded`;
+  await Deno.mkdir(guarded);
+  const photo = `${guarded}/photo.png`;
+  const painting = `${guarded}/painting.jpg`;
+  await Deno.copyFile(content, photo);
+  await Deno.copyFile(style, painting);
+  await Deno.symlink(photo, `${guarded}/link_to_photo.png`);
+  await Deno.symlink(painting, `${guarded}/link_to_painting.jpg`);
+  await Deno.link(photo, `${guarded}/hard_link.png`);
+  // A file named as --save-every would name one, and hard-linked to the style image.
+  await Deno.link(painting, `${guarded}/out_s1_0004.jpg`);
+  const before = [await sha256(photo), await sha256(painting)];
+  const cases: [string[], RegExp][] = [
+    [["-o", photo], /-o .*photo\.png: that is the content image;/],
+    [["-o", painting], /-o .*painting\.jpg: that is style image 1;/],
+    [["-o", `${guarded}/link_to_photo.png`], /that is the content image \(.*photo\.png\)/],
+    [["-o", `${guarded}/link_to_painting.jpg`], /that is style image 1 \(.*painting\.jpg\)/],
+    [["-o", `${guarded}/hard_link.png`], /that is the content image/],
+    [
+      ["-o", `${guarded}/out.jpg`, "--save-every", "4"],
+      /--save-every .*out_s1_0004\.jpg: that is style image 1/,
+    ],
+    [
+      ["-o", `${guarded}/fine.png`, "--save-recipe", painting],
+      /--save-recipe .*: that is style image 1/,
+    ],
+  ];
+  for (const [extra, expected] of cases) {
+    const r = await cli([photo, painting, ...extra, ...fast]);
+    assertEquals(r.code, 1, `${extra.join(" ")}: ${r.stderr}`);
+    const lines = ownLines(r.stderr);
+    assertEquals(lines.length, 1, r.stderr);
+    assert(expected.test(lines[0]), lines[0]);
+    assert(lines[0].includes("never overwrites an input"), lines[0]);
+  }
+  assertEquals([await sha256(photo), await sha256(painting)], before);
+  for (const name of ["link_to_photo.png", "link_to_painting.jpg"]) {
+    assert((await Deno.lstat(`${guarded}/${name}`)).isSymlink, `${name} is still the link`);
+  }
+  await Deno.stat(`${guarded}/fine.png`).then(() => {
+    throw new Error("an output was written");
   }, () => {});
 });

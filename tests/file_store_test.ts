@@ -5,7 +5,7 @@
  * next load.
  */
 
-import { defaultCacheDir, FileStore } from "../cli/file_store.ts";
+import { defaultCacheDir, FileStore } from "../io/file_store.ts";
 import { CacheError, loadVggWeights, randomWeights, vggDescription } from "../mod.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./support/assert.ts";
 import { encodeSafetensors, rawWeights } from "./support/safetensors_writer.ts";

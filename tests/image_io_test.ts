@@ -5,7 +5,7 @@
  */
 
 import sharp from "sharp";
-import { decodeImage, encodeImage, formatOf } from "../cli/image_io.ts";
+import { decodeImage, encodeImage, formatOf } from "../io/image_files.ts";
 import { rgbImage } from "../mod.ts";
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "./support/assert.ts";
 

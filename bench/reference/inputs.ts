@@ -30,7 +30,7 @@ import {
   scaleSizes,
   uniform,
 } from "../../mod.ts";
-import { readImage } from "../../cli/image_io.ts";
+import { readImage } from "../../io.ts";
 import { encodeSafetensors, type F32Tensor } from "./safetensors_write.ts";
 
 /** Options of {@linkcode referenceInputs}. */

@@ -3,7 +3,7 @@
  * `vgg19/features.0.weight`. Besides whole values it holds one *partial*
  * value per key, the bytes of a download in progress, so an interrupted
  * download resumes where it stopped. The CLI keeps it in files
- * (`cli/file_store.ts`); {@linkcode MemoryStore} serves tests and browsers
+ * (`io/file_store.ts`); {@linkcode MemoryStore} serves tests and browsers
  * without persistent storage.
  *
  * @module
