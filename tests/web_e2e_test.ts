@@ -1,7 +1,8 @@
 /**
  * The playground end to end in real headless Chromium (Debian's chromium,
- * driven by playwright-core over CDP): load the page, add two images, run a
- * few iterations on wasm with the tiny network, watch the preview change,
+ * driven by playwright-core over CDP): load the page, add two images, find
+ * an over-the-limit size refused in the schema's words, run a few iterations
+ * on wasm with the tiny network, watch the preview change,
  * share, open the link in a fresh context and find the same settings, images
  * and result. Screenshots of each step go to test-results/.
  */
@@ -58,8 +59,20 @@ Deno.test({
       await page.setInputFiles("#style-file", `${root}examples/kandinsky.jpg`);
       await page.waitForSelector(".styles li");
       await page.selectOption("#network", "tiny");
+      // The page refuses what the schema refuses for browsers, in the schema's words.
+      const problem = () => page.textContent("#recipe-problem").catch(() => null);
+      await page.fill("#size", "2048");
+      await page.dispatchEvent("#size", "change");
+      await page.waitForSelector("#recipe-problem");
+      assertEquals(
+        await problem(),
+        "recipe: option size must be ≥ 16 and ≤ 1024 in a browser, got 2048",
+      );
+      assert(await page.isDisabled("#start"), "Start is disabled while the recipe is refused");
       await page.fill("#size", "64");
       await page.dispatchEvent("#size", "change");
+      await page.waitForSelector("#recipe-problem", { state: "detached" });
+      assert(!(await page.isDisabled("#start")), "Start is enabled again");
       await page.fill("#iterations", "12");
       await page.dispatchEvent("#iterations", "change");
       await page.fill("#scales", "1");

@@ -16,6 +16,8 @@ import { clientKey, type Limits, RateLimiter, sniffImageType } from "../web/serv
 import { isImmutablePath } from "../web/server/static.ts";
 import { CHUNK_BYTES, openShareStore, sha256Hex, ShareStore } from "../web/server/storage.ts";
 import { serverSettings } from "../web/server/settings.ts";
+import { recipeProblem } from "../web/client/recipe_problem.ts";
+import { BUILTIN_PLUGINS } from "../plugins/mod.ts";
 
 const tmp = await Deno.makeTempDir({ prefix: "stylegram-web-" });
 
@@ -466,7 +468,10 @@ Deno.test("recipes: malformed JSON, schema errors, unknown plugins and fields â†
       [{ optimizer: "sgd" }, "optimizer"],
       [{ plugins: [{ plugin: "nope" }] }, 'unknown plugin "nope"'],
       [{ plugins: [{ plugin: "style", weight: 1, url: "http://x" }] }, 'unknown field "url"'],
-      [{ network: "/etc/passwd" }, "network must be one of auto"],
+      [
+        { network: "/etc/passwd" },
+        "network must be one of auto, inception, random, tiny in a browser",
+      ],
       [{ styleWeights: [1, 2, 3] }, "styleWeights has 3 weights for 1 style image(s)"],
       [{ version: 2 }, "version 2 is not supported"],
     ];
@@ -478,6 +483,43 @@ Deno.test("recipes: malformed JSON, schema errors, unknown plugins and fields â†
       413,
       "recipe: longer than",
     );
+  });
+});
+
+Deno.test("browser limits: the server refuses exactly what the page's own check refuses, with its words", async () => {
+  const over: Record<string, unknown>[] = [
+    { size: 1040 },
+    { size: 8192, scales: 8, iterations: 100000 },
+    { iterations: 2001 },
+    { scales: 5 },
+    { minSize: 2048 },
+    { history: 21 },
+    { backend: "native" },
+    { network: "vgg19" },
+    { network: "random", init: "image" },
+    { plugins: [{ plugin: "style", weight: 1, options: { scale: 0 } }] },
+    // Keys of Object.prototype are no options (JSON.parse makes them own keys).
+    JSON.parse('{"__proto__": {"size": 64}}'),
+    JSON.parse('{"constructor": 1}'),
+    JSON.parse('{"toString": "x"}'),
+  ];
+  const within: Record<string, unknown>[] = [
+    { network: "tiny", size: 64, scales: 1, iterations: 10 },
+    { network: "random", size: 1024, minSize: 1024, iterations: 2000, scales: 4, history: 20 },
+    { network: "auto", backend: "wasm", init: "gray" },
+  ];
+  await withApp(async (call) => {
+    for (const recipe of over) {
+      const page = recipeProblem(recipe, BUILTIN_PLUGINS);
+      assert(page !== undefined, `the page accepts ${JSON.stringify(recipe)}`);
+      const error = await expectError(await post(call, shareForm({ recipe })), 400, "recipe");
+      assertEquals(error, page, JSON.stringify(recipe));
+    }
+    for (const recipe of within) {
+      assertEquals(recipeProblem(recipe, BUILTIN_PLUGINS), undefined, JSON.stringify(recipe));
+      const res = await post(call, shareForm({ recipe }));
+      assertEquals(res.status, 201, JSON.stringify(await res.json()));
+    }
   });
 });
 

@@ -39,11 +39,6 @@ export interface AssetManifest {
   app: string;
   /** URL of the worker script. */
   worker: string;
-  /**
-   * URL of the network index: {@linkcode AssetManifest.bundles} as JSON,
-   * which the page hands to the worker (`networkUrl`) to find a bundle.
-   */
-  network: string;
   /** Network bundle URLs by network name (networks without one are seeded). */
   bundles: Record<string, string>;
   /** URL of the stylesheet. */
@@ -144,9 +139,7 @@ export async function buildWeb(options: { outDir?: string } = {}): Promise<Asset
       }
       networks.push({ name: record.name, title: record.title, layers });
     }
-    const indexBytes = new TextEncoder().encode(JSON.stringify(bundles));
-    const network = await write(indexBytes, "networks", "json");
-    const manifest: AssetManifest = { app, worker, network, bundles, css, networks };
+    const manifest: AssetManifest = { app, worker, bundles, css, networks };
     await Deno.writeTextFile(`${outDir}/manifest.json`, JSON.stringify(manifest, null, 2));
     return manifest;
   } finally {

@@ -156,7 +156,7 @@ export function Playground(props: PlaygroundProps): JSX.Element {
     <div class="playground">
       <div class="controls">
         <ImagesPanel state={state} />
-        <SettingsPanel state={state} networks={props.networks} />
+        <SettingsPanel state={state} />
         <CostsPanel state={state} networks={props.networks} />
       </div>
       <div class="output">
@@ -166,7 +166,7 @@ export function Playground(props: PlaygroundProps): JSX.Element {
             id="start"
             class="primary"
             onClick={() => runner.start()}
-            disabled={busy}
+            disabled={busy || state.problem.value !== undefined}
           >
             {state.finished.value ? "Run again" : "Start"}
           </button>

@@ -36,11 +36,10 @@ export type ToWorker =
     content?: PlanarImage;
     styles: PlanarImage[];
     /**
-     * Where the web build's network index is served: JSON, network name →
-     * bundle URL (`AssetManifest.bundles`); a network without a bundle is
-     * made from its seed.
+     * The web build's network bundles: network name → URL
+     * (`AssetManifest.bundles`); a network without one is made from its seed.
      */
-    networkUrl: string;
+    bundles: Readonly<Record<string, string>>;
   }
   | { type: "stop" };
 

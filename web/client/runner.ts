@@ -7,17 +7,33 @@
 
 import type { FromWorker, PlanarImage, ToWorker } from "./protocol.ts";
 import { encodePng } from "./images.ts";
-import type { PlaygroundState } from "./state.ts";
+import type { PlaygroundProps, PlaygroundState } from "./state.ts";
+import type { Recipe } from "../../mod.ts";
+
+/**
+ * The recipe as it runs: without a content image (a texture), the terms that
+ * need one are left out.
+ */
+function runnableRecipe(state: PlaygroundState): Recipe {
+  const recipe = structuredClone(state.recipe.value);
+  const plugins = state.plugins.value;
+  if (!state.content.value) {
+    recipe.plugins = recipe.plugins.filter((p) =>
+      plugins.get(p.plugin)?.spec.reference !== "content"
+    );
+  }
+  return recipe;
+}
 
 /** Starts and stops runs of one playground. */
 export class Runner {
   readonly #state: PlaygroundState;
-  readonly #assets: { worker: string; network: string };
+  readonly #assets: PlaygroundProps["assets"];
   #worker: Worker | undefined;
   #recent: number[] = [];
 
   /** A runner for `state`, using the bundled worker and network at `assets`. */
-  constructor(state: PlaygroundState, assets: { worker: string; network: string }) {
+  constructor(state: PlaygroundState, assets: PlaygroundProps["assets"]) {
     this.#state = state;
     this.#assets = assets;
   }
@@ -27,15 +43,20 @@ export class Runner {
     const s = this.#state;
     const styles = s.styles.value;
     const content = s.content.value;
+    const plugins = s.plugins.value;
     const needsStyle = s.recipe.value.plugins.some((p) =>
-      p.plugin === "style" || p.plugin === "mean-covariance"
+      plugins.get(p.plugin)?.spec.reference === "style"
     );
     if (needsStyle && !styles.length) {
       s.status.value = { phase: "error", message: "add a style image first" };
       return;
     }
-    const recipe = structuredClone(s.recipe.value);
-    if (!content) recipe.plugins = recipe.plugins.filter((p) => p.plugin !== "content");
+    const problem = s.problem.value;
+    if (problem) {
+      s.status.value = { phase: "error", message: problem };
+      return;
+    }
+    const recipe = runnableRecipe(s);
     const planar = (i: { width: number; height: number; planar: Float32Array }): PlanarImage => ({
       width: i.width,
       height: i.height,
@@ -46,7 +67,7 @@ export class Runner {
       recipe,
       content: content && planar(content),
       styles: styles.map(planar),
-      networkUrl: this.#assets.network,
+      bundles: this.#assets.bundles,
     };
     this.#worker ??= this.#spawn();
     this.#recent = [];
@@ -139,8 +160,7 @@ export async function shareRun(state: PlaygroundState): Promise<void> {
   state.shared.value = { busy: true };
   try {
     const form = new FormData();
-    const recipe = structuredClone(state.recipe.value);
-    if (!state.content.value) recipe.plugins = recipe.plugins.filter((p) => p.plugin !== "content");
+    const recipe = runnableRecipe(state);
     form.set("recipe", JSON.stringify(recipe));
     const blob = (b: { bytes: Uint8Array; type: string }) =>
       new Blob([b.bytes as BlobPart], { type: b.type });

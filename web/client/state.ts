@@ -6,8 +6,9 @@
  * @module
  */
 
-import { type Signal, signal } from "@preact/signals";
-import type { Recipe } from "../../mod.ts";
+import { computed, type ReadonlySignal, type Signal, signal } from "@preact/signals";
+import { BUILTIN_PLUGINS, type Plugin, type Recipe } from "../../mod.ts";
+import { recipeProblem } from "./recipe_problem.ts";
 import type { PickedImage } from "./images.ts";
 import type { RgbaImage } from "./protocol.ts";
 
@@ -40,7 +41,7 @@ export interface PlaygroundProps {
   /** Networks offered in the browser. */
   networks: NetworkChoice[];
   /** URLs of the worker script and the offline network bundle. */
-  assets: { worker: string; network: string };
+  assets: { worker: string; bundles: Readonly<Record<string, string>> };
   /** Set when the page shows a share. */
   share?: SharedRun;
 }
@@ -85,12 +86,20 @@ export interface PlaygroundState {
   shared: Signal<{ url?: string; error?: string; busy?: boolean }>;
   /** A one-line problem with a picked image. */
   imageError: Signal<string | undefined>;
+  /** The cost plugins the page offers, by name. */
+  plugins: Signal<ReadonlyMap<string, Plugin>>;
+  /** Why the recipe cannot run in a browser (the schema's own message), if it cannot. */
+  problem: ReadonlySignal<string | undefined>;
 }
 
 /** Fresh state from the server's props. */
 export function createState(props: PlaygroundProps): PlaygroundState {
+  const recipe = signal(structuredClone(props.recipe));
+  const plugins = signal<ReadonlyMap<string, Plugin>>(BUILTIN_PLUGINS);
   return {
-    recipe: signal(structuredClone(props.recipe)),
+    recipe,
+    plugins,
+    problem: computed(() => recipeProblem(recipe.value, plugins.value)),
     content: signal(undefined),
     styles: signal([]),
     status: signal({ phase: "idle" }),

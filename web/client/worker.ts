@@ -39,20 +39,6 @@ function toRgba(image: RgbImage): RgbaImage {
   };
 }
 
-/** Which bundle belongs to which network, as the web build wrote it; read once. */
-let bundleIndex: Promise<Readonly<Record<string, string>>> | undefined;
-
-function bundles(indexUrl: string): Promise<Readonly<Record<string, string>>> {
-  if (!bundleIndex) {
-    bundleIndex = fetch(indexUrl).then((r) => {
-      if (!r.ok) throw new Error(`the network index could not be downloaded (HTTP ${r.status})`);
-      return r.json();
-    });
-    bundleIndex.catch(() => (bundleIndex = undefined));
-  }
-  return bundleIndex;
-}
-
 async function fromBundle(url: string, name: string): Promise<FeatureNetwork> {
   const r = await fetch(url);
   if (!r.ok) throw new Error(`network ${name} could not be downloaded (HTTP ${r.status})`);
@@ -65,7 +51,11 @@ async function fromBundle(url: string, name: string): Promise<FeatureNetwork> {
  * The network of a recipe, loaded once per name (and seed, for seeded ones):
  * from its bundle when the build made one, else by its record.
  */
-async function network(name: string, seed: number, indexUrl: string): Promise<FeatureNetwork> {
+async function network(
+  name: string,
+  seed: number,
+  bundles: Readonly<Record<string, string>>,
+): Promise<FeatureNetwork> {
   // No weight store here, so `auto` resolves to the offline network; a file
   // path has no record.
   const known = name === "auto" || NETWORKS.some((n) => n.name === name);
@@ -79,9 +69,8 @@ async function network(name: string, seed: number, indexUrl: string): Promise<Fe
   const key = record.seeded ? `${record.name}:${seed}` : record.name;
   let found = networks.get(key);
   if (!found) {
-    found = bundles(indexUrl).then((index) =>
-      index[record.name] ? fromBundle(index[record.name], record.name) : record.load({ seed })
-    );
+    const url = bundles[record.name];
+    found = url ? fromBundle(url, record.name) : record.load({ seed });
     found.catch(() => networks.delete(key));
     networks.set(key, found);
   }
@@ -94,8 +83,9 @@ async function start(message: Extract<ToWorker, { type: "start" }>): Promise<voi
   running = controller;
   const started = performance.now();
   try {
-    const { recipe, uses } = parseRecipe(message.recipe, BUILTIN_PLUGINS);
-    const net = await network(recipe.network, recipe.seed, message.networkUrl);
+    // The browser's limits: what the page and the share server allow, no more.
+    const { recipe, uses } = parseRecipe(message.recipe, BUILTIN_PLUGINS, { browser: true });
+    const net = await network(recipe.network, recipe.seed, message.bundles);
     const { version: _v, plugins: _p, ...settings } = recipe;
     const result = await stylize(
       { network: net, plugins: uses, content: message.content, styles: message.styles, settings },

@@ -33,16 +33,9 @@ export type PageRequest =
   | { kind: "share"; origin: string; share: ShareForPage }
   | { kind: "notFound"; origin: string };
 
-/** The playground's starting recipe: the CLI's defaults, sized for a browser. */
+/** The playground's starting recipe: the defaults a browser runs (a smaller size, fewer iterations). */
 export function playgroundRecipe(): Recipe {
-  return {
-    ...defaultRecipe(),
-    network: "inception",
-    size: 256,
-    minSize: 128,
-    iterations: 100,
-    previewEvery: 5,
-  };
+  return defaultRecipe({ browser: true });
 }
 
 const imageUrl = (sha: string) => `/api/images/${sha}`;
@@ -146,7 +139,7 @@ export function pageRenderer(manifest: AssetManifest): (request: PageRequest) =>
     const props: PlaygroundProps = {
       recipe: request.kind === "share" ? request.share.recipe : playgroundRecipe(),
       networks: manifest.networks,
-      assets: { worker: manifest.worker, network: manifest.network },
+      assets: { worker: manifest.worker, bundles: manifest.bundles },
       share,
     };
     const og = request.kind === "share"

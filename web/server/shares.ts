@@ -17,7 +17,7 @@
 import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { getConnInfo } from "hono/deno";
 import { etag } from "hono/etag";
-import { BUILTIN_PLUGINS, NETWORKS, OptionError, parseRecipe, type Recipe } from "../../mod.ts";
+import { BUILTIN_PLUGINS, OptionError, parseRecipe, type Recipe } from "../../mod.ts";
 import { HttpError } from "./http.ts";
 import {
   type CheckedImage,
@@ -33,8 +33,6 @@ import { IMAGE_SHA, SHARE_ID, type ShareStore } from "./storage.ts";
 export const MAX_STYLES = 8;
 /** Longest recipe text, bytes: KV values are at most 64 KiB. */
 export const MAX_RECIPE_BYTES = 16 * 1024;
-/** The networks a shared recipe may name (a file path means nothing on another machine). */
-export const SHAREABLE_NETWORKS: readonly string[] = ["auto", ...NETWORKS.map((n) => n.name)];
 
 const FIELDS = new Set(["recipe", "content", "style", "result"]);
 
@@ -48,7 +46,11 @@ export interface ShareApiOptions {
   limiter: RateLimiter;
 }
 
-/** Checks the recipe text: 400 with the validation message, 413 when too long. */
+/**
+ * Checks the recipe text: 400 with the validation message, 413 when too
+ * long. A share is opened and run in a browser, so it is held to the
+ * schema's browser limits — the very check the page makes before a run.
+ */
 export function checkRecipe(text: string): Recipe {
   if (new TextEncoder().encode(text).length > MAX_RECIPE_BYTES) {
     throw new HttpError(413, `recipe: longer than ${MAX_RECIPE_BYTES / 1024} KiB`);
@@ -59,20 +61,12 @@ export function checkRecipe(text: string): Recipe {
   } catch (e) {
     throw new HttpError(400, `recipe: malformed JSON (${(e as Error).message})`);
   }
-  let recipe: Recipe;
   try {
-    recipe = parseRecipe(json, BUILTIN_PLUGINS).recipe;
+    return parseRecipe(json, BUILTIN_PLUGINS, { browser: true }).recipe;
   } catch (e) {
     if (e instanceof OptionError) throw new HttpError(400, e.message);
     throw e;
   }
-  if (!SHAREABLE_NETWORKS.includes(recipe.network)) {
-    throw new HttpError(
-      400,
-      `recipe: network must be one of ${SHAREABLE_NETWORKS.join(", ")} in a shared recipe`,
-    );
-  }
-  return recipe;
 }
 
 function files(form: FormData, field: string, count: { min: number; max: number }): File[] {
