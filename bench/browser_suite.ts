@@ -17,7 +17,7 @@
  */
 
 import { chromium } from "playwright-core";
-import { fitLongSide, resizeImage } from "../mod.ts";
+import { fitLongSide, resizeImage } from "../core/image.ts";
 import { readImage, writeImage } from "../io.ts";
 import { buildWeb } from "../web/build.ts";
 import { createApp } from "../web/server/app.ts";

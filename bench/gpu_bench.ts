@@ -12,7 +12,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { findWebGpuAdapter } from "../mod.ts";
+import { findWebGpuAdapter } from "../core/runtime/webgpu_adapter.ts";
 import { ensureRuntimeDir, readImage } from "../io.ts";
 import { type Config, measureConfig, prepareSquare, type Sample } from "./iteration_suite.ts";
 import { fixed, median, printTable, RESULTS_DIR, ROOT, stamp } from "./measure.ts";

@@ -9,7 +9,8 @@
  */
 
 import { parseArgs } from "node:util";
-import { type BackendChoice, createSession, uniform } from "../mod.ts";
+import { type BackendChoice, createSession } from "../mod.ts";
+import { uniform } from "../core/random.ts";
 import { vggObjective } from "./vgg_objective.ts";
 
 const { values } = parseArgs({

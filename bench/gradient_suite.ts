@@ -7,7 +7,7 @@
  * @module
  */
 
-import { findWebGpuAdapter } from "../mod.ts";
+import { findWebGpuAdapter } from "../core/runtime/webgpu_adapter.ts";
 
 /** One configuration's timing, as `gradient_speed.ts` prints it. */
 export interface GradientRow {

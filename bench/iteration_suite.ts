@@ -15,7 +15,9 @@
  * @module
  */
 
-import { findWebGpuAdapter, resizeImage, type RgbImage } from "../mod.ts";
+import type { RgbImage } from "../mod.ts";
+import { resizeImage } from "../core/image.ts";
+import { findWebGpuAdapter } from "../core/runtime/webgpu_adapter.ts";
 import { readImage } from "../io.ts";
 import { CACHE_DIR, exportNetwork } from "./reference/export_network.ts";
 import { encodeInputs, referenceInputs } from "./reference/inputs.ts";

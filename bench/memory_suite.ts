@@ -13,7 +13,7 @@
  * @module
  */
 
-import { resizeImage } from "../mod.ts";
+import { resizeImage } from "../core/image.ts";
 import { readImage, writeImage } from "../io.ts";
 import { CACHE_DIR, exportNetwork } from "./reference/export_network.ts";
 import { writeInputs } from "./reference/inputs.ts";

@@ -17,14 +17,13 @@ import { parseArgs } from "node:util";
 import {
   type BackendChoice,
   BUILTIN_PLUGINS,
-  compileObjective,
   loadNetwork,
   parseRecipe,
-  parseSafetensorsHeader,
-  readSafetensors,
   type RgbImage,
   rgbImage,
 } from "../mod.ts";
+import { parseSafetensorsHeader, readSafetensors } from "../core/network/safetensors.ts";
+import { compileObjective } from "../core/objective.ts";
 import { ensureRuntimeDir } from "../io.ts";
 import { encodeSafetensors } from "./reference/safetensors_write.ts";
 

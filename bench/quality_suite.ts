@@ -30,7 +30,8 @@
  * @module
  */
 
-import { resizeImage, type RgbImage, rgbImage } from "../mod.ts";
+import { type RgbImage, rgbImage } from "../mod.ts";
+import { resizeImage } from "../core/image.ts";
 import { readImage, writeImage } from "../io.ts";
 import { CACHE_DIR, exportNetwork } from "./reference/export_network.ts";
 import { writeInputs } from "./reference/inputs.ts";

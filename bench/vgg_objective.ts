@@ -14,10 +14,7 @@ import {
   grad,
   input,
   matmul,
-  maxPool,
   mul,
-  normal,
-  type OnnxGraph,
   reduceSum,
   relu,
   reshape,
@@ -27,6 +24,9 @@ import {
   toOnnx,
   transpose,
 } from "../mod.ts";
+import type { OnnxGraph } from "../core/graph/onnx.ts";
+import { maxPool } from "../core/graph/ops/pool.ts";
+import { normal } from "../core/random.ts";
 
 const BLOCKS = [[64, 64], [128, 128], [256, 256, 256, 256], [512, 512, 512, 512], [512]];
 const STYLE = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"];

@@ -17,15 +17,10 @@
  */
 
 import { parseArgs } from "node:util";
-import {
-  BUILTIN_PLUGINS,
-  compileObjective,
-  findWebGpuAdapter,
-  loadNetwork,
-  parseRecipe,
-  rgbImage,
-  uniform,
-} from "../mod.ts";
+import { BUILTIN_PLUGINS, loadNetwork, parseRecipe, rgbImage } from "../mod.ts";
+import { compileObjective } from "../core/objective.ts";
+import { uniform } from "../core/random.ts";
+import { findWebGpuAdapter } from "../core/runtime/webgpu_adapter.ts";
 import { WEBGPU_SESSION_OPTIONS } from "../core/runtime/backends.ts";
 import { ensureRuntimeDir } from "../io.ts";
 import { fixed, median, printTable, ROOT, runChild } from "./measure.ts";

@@ -12,15 +12,15 @@
 
 import { parseArgs } from "node:util";
 import {
-  checkOption,
-  DEFAULT_PLUGINS,
   integerOption,
   type OptionSpec,
   type Plugin,
-  type PluginUseJson,
   type Settings,
   SETTINGS_SCHEMA,
 } from "../mod.ts";
+import { checkOption } from "../core/options.ts";
+import type { PluginUseJson } from "../core/plugin.ts";
+import { DEFAULT_PLUGINS } from "../core/recipe.ts";
 import { DEFAULT_MAX_PIXELS } from "../io.ts";
 
 /** A usage mistake: printed with a hint to run --help, exit status 2. */

@@ -10,18 +10,18 @@
 import { basename, dirname, join } from "node:path";
 import {
   BUILTIN_PLUGINS,
-  type FeatureNetwork,
   IMAGE_LAYER,
   loadNetwork,
-  type NetworkDescription,
-  networkFromFile,
   parseRecipe,
   type Plugin,
-  pluginLayers,
   type PluginUse,
   type RgbImage,
   stylize,
 } from "../mod.ts";
+import type { NetworkDescription } from "../core/network/description.ts";
+import type { FeatureNetwork } from "../core/network/feature_network.ts";
+import { networkFromFile } from "../core/network/registry.ts";
+import { pluginLayers } from "../core/plugin.ts";
 import {
   checkWritable,
   DEFAULT_MAX_PIXELS,

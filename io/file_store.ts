@@ -13,7 +13,7 @@
 import { appendFile, mkdir, readFile, rename, rm, stat, unlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import process from "node:process";
-import type { WeightStore } from "../mod.ts";
+import type { WeightStore } from "../core/network/weight_store.ts";
 import { errorCode } from "./atomic_write.ts";
 
 /** The default cache directory for the environment `env`. */

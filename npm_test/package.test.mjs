@@ -37,13 +37,13 @@ test("wasm runs on several threads under Node", async () => {
   }
 });
 
-test("the package root exports the documented API", () => {
+test("the package root exports the documented API, and not the plumbing", () => {
   for (
     const name of [
       "stylize",
       "definePlugin",
       "loadNetwork",
-      "compileObjective",
+      "createSession",
       "content",
       "style",
       "tv",
@@ -55,6 +55,10 @@ test("the package root exports the documented API", () => {
   ) {
     assert.ok(name in stylegram, `missing export ${name}`);
   }
+  for (const name of ["isFinite", "TensorCache", "compileObjective", "loadInceptionClassifier"]) {
+    assert.ok(!(name in stylegram), `internal ${name} is exported`);
+  }
+  assert.ok(Object.keys(stylegram).length <= 80, `${Object.keys(stylegram).length} exports`);
 });
 
 test("onnxruntime-node's CPU binary loads (its install script was skipped)", async () => {

@@ -1,10 +1,11 @@
 /**
- * `deno task build:npm`: writes `npm/`, the npm package of `mod.ts` — ESM
- * JavaScript and `.d.ts` for everything `mod.ts` reaches (core and plugins;
- * never `cli/`, `web/`, `tests/`, `bench/`), package.json, README and
- * LICENSE. The TypeScript compiler (pinned in deno.json) type-checks the
- * graph first; the build stops, naming file and line, when reachable code
- * uses a Deno-only API or a Node built-in.
+ * `deno task build:npm`: writes `npm/`, the npm package of `mod.ts`
+ * (`stylegram`) and `io.ts` (`stylegram/io`) — ESM JavaScript and `.d.ts`
+ * for everything they reach (core, plugins, io; never `cli/`, `web/`,
+ * `tests/`, `bench/`), package.json, README and LICENSE. The TypeScript
+ * compiler (pinned in deno.json) type-checks the graph first; the build
+ * stops, naming file and line, when code uses a Deno-only API, or when code
+ * outside the Node-only `io` entry uses a Node built-in or global.
  *
  * @module
  */
@@ -19,24 +20,36 @@ import {
   type SourceGraph,
 } from "./npm/compile.ts";
 import { isRelative, packageOf, pinnedVersion, SpecifierError } from "./npm/import_map.ts";
-import { type DenoConfig, type PackageDependencies, packageJson } from "./npm/manifest.ts";
+import { type DenoConfig, packageJson, type PackageLayout } from "./npm/manifest.ts";
 import { findRuntimeSpecific, formatProblems } from "./npm/portability.ts";
 
 /** The repository root. */
 export const ROOT: string = fileURLToPath(new URL("..", import.meta.url)).replace(/\/$/, "");
 
-/** The npm packages the build may import; versions come from deno.json. */
-export const PACKAGES: PackageDependencies = {
+/**
+ * The package: its entry points — the root (any JavaScript runtime) and
+ * `./io` (Node) — and the npm packages it may import (versions from
+ * deno.json).
+ */
+export const PACKAGES: PackageLayout = {
+  entries: { ".": "mod.ts", "./io": "io.ts" },
   dependencies: ["onnxruntime-web", "onnx-proto", "nsfwjs"],
-  // Native binaries: npm skips it where it cannot install; `native` then says so.
-  optionalDependencies: ["onnxruntime-node"],
+  // Native binaries: npm skips them where they cannot install; `native` and
+  // `stylegram/io` then say so.
+  optionalDependencies: ["onnxruntime-node", "sharp"],
 };
+
+/** Files that may use Node's APIs: the Node-only `stylegram/io`. */
+const NODE_ONLY = ["io.ts", "io/"];
+
+/** Node's type declarations for type-checking `io/` (Node 20, our lowest). */
+export const TYPES_NODE = "20.19.43";
 
 /** Folders that are never part of the npm package. */
 const EXCLUDED = ["cli/", "web/", "tests/", "bench/", "scripts/", "examples/"];
 
-/** The README template's line that becomes the Node example. */
-const EXAMPLE_MARKER = "<!-- example: npm_test/example.mjs -->";
+/** The README template's lines that become the Node examples, each the file a Node test runs. */
+const EXAMPLES = ["npm_test/example.mjs", "npm_test/io_example.mjs"];
 
 /** Thrown when the build must stop; the message says why. */
 export class BuildError extends Error {
@@ -85,9 +98,13 @@ async function run(cmd: string, args: string[], options: { cwd: string }): Promi
  */
 async function installDependencies(config: DenoConfig): Promise<string> {
   const dir = await Deno.makeTempDir({ prefix: "stylegram_npm_types_" });
-  const dependencies = Object.fromEntries(
-    PACKAGES.dependencies.map((name) => [name, pinnedVersion(name, config.imports)]),
-  );
+  const dependencies = Object.fromEntries([
+    ...[...PACKAGES.dependencies, "sharp"].map((name) => [
+      name,
+      pinnedVersion(name, config.imports),
+    ]),
+    ["@types/node", TYPES_NODE],
+  ]);
   await Deno.writeTextFile(
     join(dir, "package.json"),
     JSON.stringify({ private: true, dependencies }, null, 2),
@@ -98,7 +115,8 @@ async function installDependencies(config: DenoConfig): Promise<string> {
 
 /**
  * Fails unless the graph stays out of {@linkcode EXCLUDED} folders and uses
- * web APIs only (no `Deno`, no `node:` modules), naming file and line.
+ * web APIs only (no `Deno`; no `node:` modules or Node globals outside the
+ * Node-only `io` entry), naming file and line.
  */
 export function checkGraph(graph: SourceGraph): void {
   const name = (file: string) => relative(graph.root, file);
@@ -106,15 +124,21 @@ export function checkGraph(graph: SourceGraph): void {
     .filter((file) => EXCLUDED.some((dir) => file.startsWith(dir)));
   if (outside.length) {
     throw new BuildError(
-      `mod.ts reaches files that are not part of the npm package:\n${outside.join("\n")}`,
+      `the entries reach files that are not part of the npm package:\n${outside.join("\n")}`,
     );
   }
-  const problems = graph.sources.flatMap(findRuntimeSpecific);
+  const checker = graph.program.getTypeChecker();
+  const nodeOnly = (file: string) => NODE_ONLY.some((p) => name(file).startsWith(p));
+  const problems = graph.sources.flatMap((source) =>
+    findRuntimeSpecific(source, { checker }).filter((p) =>
+      p.runtime === "deno" || !nodeOnly(p.file)
+    )
+  );
   if (problems.length) {
     throw new BuildError(
-      "code reachable from mod.ts must run in Node and browsers, but uses:\n" +
+      "code of the package must run in Node and browsers (Node's APIs only in io/), but uses:\n" +
         formatProblems(problems.map((p) => ({ ...p, file: name(p.file) }))) +
-        "\nmove it to cli/ or web/, or use a web-standard API",
+        "\nmove it to cli/ or web/ (Deno) or io/ (Node), or use a web-standard API",
     );
   }
 }
@@ -124,6 +148,7 @@ function checkImports(imports: readonly EmittedImport[], files: ReadonlyMap<stri
   const allowed = new Set([...PACKAGES.dependencies, ...PACKAGES.optionalDependencies]);
   const bad: string[] = [];
   for (const { file, specifier } of imports) {
+    if (specifier.startsWith("node:")) continue; // Node's own (checkGraph keeps them in io/)
     if (isRelative(specifier)) {
       const target = join(dirname(file), specifier);
       const needed = file.endsWith(".d.ts") ? target.replace(/\.js$/, ".d.ts") : target;
@@ -145,12 +170,16 @@ function exampleImports(text: string): string {
 }
 
 async function readme(): Promise<string> {
-  const template = await Deno.readTextFile(join(ROOT, "scripts/npm/package_readme.md"));
-  const example = await Deno.readTextFile(join(ROOT, "npm_test/example.mjs"));
-  if (!template.includes(EXAMPLE_MARKER)) {
-    throw new BuildError(`scripts/npm/package_readme.md lacks the line ${EXAMPLE_MARKER}`);
+  let text = await Deno.readTextFile(join(ROOT, "scripts/npm/package_readme.md"));
+  for (const file of EXAMPLES) {
+    const marker = `<!-- example: ${file} -->`;
+    if (!text.includes(marker)) {
+      throw new BuildError(`scripts/npm/package_readme.md lacks the line ${marker}`);
+    }
+    const example = await Deno.readTextFile(join(ROOT, file));
+    text = text.replace(marker, "```js\n" + example.trimEnd() + "\n```");
   }
-  return template.replace(EXAMPLE_MARKER, "```js\n" + example.trimEnd() + "\n```");
+  return text;
 }
 
 async function writeTree(outDir: string, files: ReadonlyMap<string, string>): Promise<void> {
@@ -174,12 +203,15 @@ export async function buildNpm(options: BuildOptions = {}): Promise<BuildResult>
   log("installing dependency types");
   const dependencyDir = await installDependencies(config);
   try {
-    log("type-checking and compiling mod.ts with TypeScript");
+    log(
+      `type-checking and compiling ${Object.values(PACKAGES.entries).join(", ")} with TypeScript`,
+    );
     const graph = loadGraph({
       root: ROOT,
-      entries: [join(ROOT, "mod.ts")],
+      entries: Object.values(PACKAGES.entries).map((file) => join(ROOT, file)),
       dependencyDir,
       imports: config.imports,
+      nodeTypes: true,
     });
     // The portability check speaks first: a Deno-only API is also a type
     // error (no Deno types here), but this message says what to do about it.

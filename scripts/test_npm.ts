@@ -13,16 +13,15 @@
  */
 
 import { basename, dirname, join, resolve } from "node:path";
-import { BuildError, buildNpm, ROOT } from "./build_npm.ts";
+import { BuildError, buildNpm, ROOT, TYPES_NODE } from "./build_npm.ts";
 import { pinnedVersion } from "./npm/import_map.ts";
-
-/** The Node typings the consumer is checked with: Node 20, our lowest. */
-const TYPES_NODE = "20.19.43";
 
 /** Files of `npm_test/` copied into the test project. */
 const TEST_FILES = [
   "example.mjs",
   "example.test.mjs",
+  "io_example.mjs",
+  "io.test.mjs",
   "package.test.mjs",
   "types.test.mjs",
   "consumer.ts",

@@ -5,22 +5,14 @@
  * positive per-channel constant (for max and average pooling alike).
  */
 
-import {
-  createSession,
-  FeatureNetwork,
-  input,
-  type LayerSpec,
-  meanActivations,
-  type NetworkDescription,
-  normaliseActivations,
-  randomWeights,
-  type RgbImage,
-  rgbImage,
-  TINY,
-  toOnnx,
-  uniform,
-  vggDescription,
-} from "../mod.ts";
+import { createSession, input, type RgbImage, rgbImage, toOnnx } from "../mod.ts";
+import { meanActivations, normaliseActivations } from "../core/network/activation_normalisation.ts";
+import type { LayerSpec, NetworkDescription } from "../core/network/description.ts";
+import { FeatureNetwork } from "../core/network/feature_network.ts";
+import { randomWeights } from "../core/network/random_weights.ts";
+import { TINY } from "../core/network/tiny.ts";
+import { vggDescription } from "../core/network/vgg.ts";
+import { uniform } from "../core/random.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./support/assert.ts";
 
 /** Smooth random colour blobs plus noise, in [0, 1]: closer to photographs than pure noise. */

@@ -12,7 +12,6 @@ import {
   grad,
   input,
   matmul,
-  maxPool,
   mul,
   pow,
   reduceSum,
@@ -20,9 +19,10 @@ import {
   square,
   toOnnx,
   transpose,
-  uniform,
-  UnsupportedError,
 } from "../mod.ts";
+import { UnsupportedError } from "../core/graph/expr.ts";
+import { maxPool } from "../core/graph/ops/pool.ts";
+import { uniform } from "../core/random.ts";
 import { assert, assertAlmostEquals, assertEquals, assertThrows } from "./support/assert.ts";
 
 const decode = (model: Uint8Array) => onnxProto.onnx.ModelProto.decode(model).graph!;

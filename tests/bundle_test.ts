@@ -3,19 +3,13 @@
  * and compute the same features; damaged bundles are named.
  */
 
-import {
-  createSession,
-  decodeNetworkBundle,
-  defaultLayers,
-  encodeNetworkBundle,
-  FeatureNetwork,
-  input,
-  loadNetwork,
-  randomWeights,
-  TINY,
-  toOnnx,
-  uniform,
-} from "../mod.ts";
+import { createSession, input, loadNetwork, toOnnx } from "../mod.ts";
+import { decodeNetworkBundle, encodeNetworkBundle } from "../core/network/bundle.ts";
+import { FeatureNetwork } from "../core/network/feature_network.ts";
+import { defaultLayers } from "../core/network/network_record.ts";
+import { randomWeights } from "../core/network/random_weights.ts";
+import { TINY } from "../core/network/tiny.ts";
+import { uniform } from "../core/random.ts";
 import { assert, assertEquals, assertThrows } from "./support/assert.ts";
 
 Deno.test("a bundle keeps only the layers asked for and computes the same features", async () => {

@@ -6,25 +6,17 @@
  * check, servers without Range support, and the errors of bad responses.
  */
 
-import {
-  CacheError,
-  createSession,
-  DownloadError,
-  type DownloadProgress,
-  FeatureNetwork,
-  input,
-  isVggCached,
-  loadVggWeights,
-  MemoryStore,
-  parseSafetensorsHeader,
-  randomWeights,
-  toOnnx,
-  uniform,
-  vggDescription,
-  WeightError,
-  WeightFileError,
-  type WeightSet,
-} from "../mod.ts";
+import { createSession, input, toOnnx } from "../mod.ts";
+import type { WeightSet } from "../core/network/description.ts";
+import type { DownloadProgress } from "../core/network/download.ts";
+import { FeatureNetwork, WeightError } from "../core/network/feature_network.ts";
+import { randomWeights } from "../core/network/random_weights.ts";
+import { parseSafetensorsHeader } from "../core/network/safetensors.ts";
+import { vggDescription } from "../core/network/vgg.ts";
+import { isVggCached, loadVggWeights } from "../core/network/vgg_weights.ts";
+import { CacheError, DownloadError, WeightFileError } from "../core/network/weight_errors.ts";
+import { MemoryStore } from "../core/network/weight_store.ts";
+import { uniform } from "../core/random.ts";
 import { assert, assertEquals, assertRejects } from "./support/assert.ts";
 import { encodeSafetensors, rawF32, rawWeights } from "./support/safetensors_writer.ts";
 import { startWeightServer, type WeightServer } from "./support/weight_server.ts";

@@ -12,14 +12,14 @@ import {
   createSession,
   input,
   matmul,
-  maxPool,
   mul,
   reshape,
-  ShapeError,
   slice,
   toOnnx,
   transpose,
 } from "../mod.ts";
+import { ShapeError } from "../core/graph/expr.ts";
+import { maxPool } from "../core/graph/ops/pool.ts";
 import { assert, assertRejects, assertThrows } from "./support/assert.ts";
 
 const x = input("x", [1, 3, 8, 8]);

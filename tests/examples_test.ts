@@ -5,7 +5,7 @@
  */
 
 import sharp from "sharp";
-import { fitLongSide } from "../mod.ts";
+import { fitLongSide } from "../core/image.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 
 const root = new URL("..", import.meta.url).pathname;

@@ -6,7 +6,10 @@
  */
 
 import { defaultCacheDir, FileStore } from "../io/file_store.ts";
-import { CacheError, loadVggWeights, randomWeights, vggDescription } from "../mod.ts";
+import { randomWeights } from "../core/network/random_weights.ts";
+import { vggDescription } from "../core/network/vgg.ts";
+import { loadVggWeights } from "../core/network/vgg_weights.ts";
+import { CacheError } from "../core/network/weight_errors.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./support/assert.ts";
 import { encodeSafetensors, rawWeights } from "./support/safetensors_writer.ts";
 import { startWeightServer } from "./support/weight_server.ts";

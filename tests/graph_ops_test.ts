@@ -9,29 +9,21 @@ import {
   add,
   addN,
   avgPool,
-  type BackendName,
-  broadcastTo,
   concat,
   constant,
   conv2d,
-  conv2dTranspose,
   createSession,
   div,
   exp,
-  findWebGpuAdapter,
   log,
   matmul,
-  maxPool,
   mul,
   neg,
-  padConstant,
-  padReflect,
   pow,
   reduceMean,
   reduceSum,
   relu,
   reshape,
-  reverse,
   sigmoid,
   slice,
   softmax,
@@ -41,8 +33,13 @@ import {
   tanh,
   toOnnx,
   transpose,
-  uniform,
 } from "../mod.ts";
+import { conv2dTranspose } from "../core/graph/ops/conv.ts";
+import { broadcastTo, padConstant, padReflect, reverse } from "../core/graph/ops/layout.ts";
+import { maxPool } from "../core/graph/ops/pool.ts";
+import { uniform } from "../core/random.ts";
+import type { BackendName } from "../core/runtime/session.ts";
+import { findWebGpuAdapter } from "../core/runtime/webgpu_adapter.ts";
 import { assertEquals } from "./support/assert.ts";
 import { MAX_POOL_TIE_CASES, tieGradient } from "./support/max_pool_ties.ts";
 import { assertGradientsMatch, checkGradients, type GradCase } from "./support/gradcheck.ts";

@@ -5,18 +5,12 @@
  */
 
 import sharp from "sharp";
-import {
-  createSession,
-  FeatureNetwork,
-  formatShape,
-  input,
-  type KerasLayer,
-  kerasLayers,
-  loadInception,
-  loadInceptionClassifier,
-  reduceMean,
-  toOnnx,
-} from "../mod.ts";
+import { createSession, input, reduceMean, toOnnx } from "../mod.ts";
+import { formatShape } from "../core/graph/expr.ts";
+import { FeatureNetwork } from "../core/network/feature_network.ts";
+import { loadInception } from "../core/network/inception.ts";
+import { loadInceptionClassifier } from "../core/network/inception_classifier.ts";
+import { type KerasLayer, kerasLayers } from "../core/network/keras_layers.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./support/assert.ts";
 
 const fixtures = new URL("./fixtures/", import.meta.url);

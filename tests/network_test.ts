@@ -4,15 +4,11 @@
  * layer; pooling swaps; mirror padding.
  */
 
-import {
-  createSession,
-  FeatureNetwork,
-  input,
-  randomWeights,
-  TINY,
-  toOnnx,
-  uniform,
-} from "../mod.ts";
+import { createSession, input, toOnnx } from "../mod.ts";
+import { FeatureNetwork } from "../core/network/feature_network.ts";
+import { randomWeights } from "../core/network/random_weights.ts";
+import { TINY } from "../core/network/tiny.ts";
+import { uniform } from "../core/random.ts";
 import { evaluate } from "./support/reference.ts";
 import { relativeError } from "./support/gradcheck.ts";
 import { assert, assertEquals } from "./support/assert.ts";

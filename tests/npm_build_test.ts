@@ -78,6 +78,7 @@ Deno.test("npm build: Deno and node: uses are found in code, not in comments", (
   ]);
 });
 
+/** A graph of `files` (entries: mod.ts, and io.ts when given; `deps/…` files are dependencies). */
 async function fixtureGraph(files: Record<string, string>) {
   const dir = await Deno.makeTempDir({ prefix: "stylegram_npm_fixture_" });
   for (const [name, text] of Object.entries(files)) {
@@ -85,9 +86,10 @@ async function fixtureGraph(files: Record<string, string>) {
     await Deno.writeTextFile(join(dir, name), text);
   }
   const deps = join(dir, "deps");
-  await Deno.mkdir(deps);
+  await Deno.mkdir(deps, { recursive: true });
+  const entries = ["mod.ts", "io.ts"].filter((f) => f in files).map((f) => join(dir, f));
   try {
-    return loadGraph({ root: dir, entries: [join(dir, "mod.ts")], dependencyDir: deps, imports });
+    return loadGraph({ root: dir, entries, dependencyDir: deps, imports, nodeTypes: true });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -110,6 +112,41 @@ Deno.test("npm build: a Deno-only API reachable from mod.ts stops the build at i
   assert(e instanceof BuildError);
 });
 
+Deno.test("npm build: Node built-ins and globals only in io/; never elsewhere", async () => {
+  // A stand-in for @types/node: the checker tells its globals from the web's.
+  const nodeTypes = {
+    "deps/node_modules/@types/node/index.d.ts": [
+      "declare var process: { env: Record<string, string | undefined> };",
+      'declare module "node:fs/promises" { export function readFile(p: string): Promise<Uint8Array>; }',
+    ].join("\n"),
+  };
+  const io = {
+    "io.ts": 'export * from "./io/files.ts";\n',
+    "io/files.ts": [
+      'import { readFile } from "node:fs/promises";',
+      "/** Reads a file. */",
+      "export const read = (p: string): Promise<Uint8Array> => readFile(p);",
+      "/** The home directory. */",
+      "export const home = (): string | undefined => process.env.HOME;",
+    ].join("\n"),
+  };
+  checkGraph(await fixtureGraph({ ...nodeTypes, ...io, "mod.ts": "export const a = 1;\n" }));
+  const core = await fixtureGraph({
+    ...nodeTypes,
+    ...io,
+    "mod.ts": 'export * from "./core/env.ts";\n',
+    "core/env.ts": [
+      "/** The log level. */",
+      "export const level = (): string => process.env.LEVEL ?? new URL('x:y').protocol;",
+      "/** The same, by a dynamic import. */",
+      "export const fs = () => import('node:fs/promises');",
+    ].join("\n"),
+  });
+  const e = assertThrows(() => checkGraph(core), "core/env.ts:2:36: Node-only global `process`");
+  assert(e.message.includes('core/env.ts:4:32: Node built-in "node:fs/promises"'), e.message);
+  assert(!e.message.includes("io/files.ts"), e.message);
+});
+
 Deno.test("npm build: files of cli/ reachable from mod.ts stop the build", async () => {
   const graph = await fixtureGraph({
     "mod.ts": 'export { main } from "./cli/main.ts";\n',
@@ -128,7 +165,15 @@ Deno.test("npm build: package.json takes its version and pins from deno.json", a
     "onnx-proto": pin("onnx-proto"),
     "onnxruntime-web": pin("onnxruntime-web"),
   });
-  assertEquals(manifest.optionalDependencies, { "onnxruntime-node": pin("onnxruntime-node") });
+  assertEquals(manifest.optionalDependencies, {
+    "onnxruntime-node": pin("onnxruntime-node"),
+    sharp: pin("sharp"),
+  });
+  assertEquals(manifest.exports, {
+    ".": { types: "./mod.d.ts", default: "./mod.js" },
+    "./io": { types: "./io.d.ts", default: "./io.js" },
+    "./package.json": "./package.json",
+  } as never);
   assertEquals(manifest.engines, { node: ">=20" });
 });
 

@@ -6,15 +6,12 @@
  */
 
 import onnxProto from "onnx-proto";
-import {
-  FeatureNetwork,
-  input,
-  randomWeights,
-  readOnnxInitializers,
-  toOnnx,
-  vggDescription,
-  WeightFileError,
-} from "../mod.ts";
+import { input, toOnnx } from "../mod.ts";
+import { FeatureNetwork } from "../core/network/feature_network.ts";
+import { readOnnxInitializers } from "../core/network/onnx_weights.ts";
+import { randomWeights } from "../core/network/random_weights.ts";
+import { vggDescription } from "../core/network/vgg.ts";
+import { WeightFileError } from "../core/network/weight_errors.ts";
 import { assert, assertEquals, assertThrows } from "./support/assert.ts";
 import { encodeSafetensors, rawWeights } from "./support/safetensors_writer.ts";
 

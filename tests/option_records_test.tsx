@@ -9,18 +9,20 @@
 import { renderToString } from "preact-render-to-string";
 import { assert, assertEquals, assertThrows } from "./support/assert.ts";
 import {
-  checkOption,
   defaultRecipe,
-  effectiveSpec,
-  listOption,
   numberOption,
   OptionError,
-  parseOptions,
   parseRecipe,
   type Plugin,
   SETTINGS_SCHEMA,
-  stringOption,
 } from "../mod.ts";
+import {
+  checkOption,
+  effectiveSpec,
+  listOption,
+  parseOptions,
+  stringOption,
+} from "../core/options.ts";
 import { BUILTIN_PLUGINS } from "../plugins/mod.ts";
 import { CostsPanel, SettingsPanel } from "../web/client/settings_panel.tsx";
 import { createState } from "../web/client/state.ts";

@@ -7,20 +7,20 @@
 import "./support/gpu_env.ts";
 import {
   BUILTIN_PLUGINS,
-  compileObjective,
   content,
   definePlugin,
-  FeatureNetwork,
   type Plugin,
-  pluginFromJson,
-  randomWeights,
   reduceSum,
   rgbImage,
   style,
-  TINY,
   tv,
-  uniform,
 } from "../mod.ts";
+import { FeatureNetwork } from "../core/network/feature_network.ts";
+import { randomWeights } from "../core/network/random_weights.ts";
+import { TINY } from "../core/network/tiny.ts";
+import { compileObjective } from "../core/objective.ts";
+import { pluginFromJson } from "../core/plugin.ts";
+import { uniform } from "../core/random.ts";
 import { tint } from "./fixtures/user_plugin.ts";
 import {
   assert,

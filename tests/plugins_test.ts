@@ -5,25 +5,25 @@
  */
 
 import {
-  compileObjective,
   constant,
   content,
   type CostContext,
-  FeatureNetwork,
   gramMatrix,
   meanCovariance,
   type NetworkInfo,
   type Plugin,
   type PluginUse,
-  randomWeights,
   type RgbImage,
   rgbImage,
   style,
   type Tensor,
-  TINY,
   tv,
-  uniform,
 } from "../mod.ts";
+import { FeatureNetwork } from "../core/network/feature_network.ts";
+import { randomWeights } from "../core/network/random_weights.ts";
+import { TINY } from "../core/network/tiny.ts";
+import { compileObjective } from "../core/objective.ts";
+import { uniform } from "../core/random.ts";
 import { evaluate } from "./support/reference.ts";
 import { relativeError } from "./support/gradcheck.ts";
 import { assert, assertAlmostEquals } from "./support/assert.ts";

@@ -6,17 +6,11 @@
 import {
   add,
   avgPool,
-  broadcastTo,
   concat,
   constant,
   conv2d,
-  conv2dTranspose,
-  fill,
   input,
   matmul,
-  maxPool,
-  padConstant,
-  padReflect,
   pow,
   reduceMean,
   reduceSum,
@@ -28,6 +22,10 @@ import {
   Tensor,
   transpose,
 } from "../mod.ts";
+import { conv2dTranspose } from "../core/graph/ops/conv.ts";
+import { broadcastTo, padConstant, padReflect } from "../core/graph/ops/layout.ts";
+import { maxPool } from "../core/graph/ops/pool.ts";
+import { fill } from "../core/graph/ops/source.ts";
 import { evaluate } from "./support/reference.ts";
 import { MAX_POOL_TIE_CASES, tieGradient } from "./support/max_pool_ties.ts";
 

@@ -4,18 +4,11 @@
  * offline InceptionV3), seeded random networks, local weight files.
  */
 
-import {
-  loadNetwork,
-  MemoryStore,
-  networkFromFile,
-  type NetworkRecord,
-  networkRecord,
-  NETWORKS,
-  randomWeights,
-  resolveNetwork,
-  vggDescription,
-  vggLayers,
-} from "../mod.ts";
+import { loadNetwork, type NetworkRecord, NETWORKS } from "../mod.ts";
+import { randomWeights } from "../core/network/random_weights.ts";
+import { networkFromFile, networkRecord, resolveNetwork } from "../core/network/registry.ts";
+import { vggDescription, vggLayers } from "../core/network/vgg.ts";
+import { MemoryStore } from "../core/network/weight_store.ts";
 import { assert, assertEquals, assertRejects, assertThrows } from "./support/assert.ts";
 import { encodeSafetensors, rawWeights } from "./support/safetensors_writer.ts";
 import { startWeightServer } from "./support/weight_server.ts";

@@ -7,26 +7,25 @@
 import "./support/gpu_env.ts";
 import {
   avgPool,
-  type BackendName,
   constant,
   conv2d,
   createSession,
-  findWebGpuAdapter,
   grad,
   gramMatrix,
   input,
-  maxPool,
   mul,
-  normal,
-  type OnnxGraph,
   reduceSum,
   relu,
   square,
   sub,
   type Tensor,
   toOnnx,
-  uniform,
 } from "../mod.ts";
+import type { OnnxGraph } from "../core/graph/onnx.ts";
+import { maxPool } from "../core/graph/ops/pool.ts";
+import { normal, uniform } from "../core/random.ts";
+import type { BackendName } from "../core/runtime/session.ts";
+import { findWebGpuAdapter } from "../core/runtime/webgpu_adapter.ts";
 import { evaluate } from "./support/reference.ts";
 import { relativeError } from "./support/gradcheck.ts";
 

@@ -5,14 +5,14 @@
  * malformed input.
  */
 
+import { decodeFloats } from "../core/network/float_decode.ts";
 import {
-  decodeFloats,
   parseSafetensorsHeader,
   readHeaderLength,
   readSafetensors,
-  uniform,
-  WeightFileError,
-} from "../mod.ts";
+} from "../core/network/safetensors.ts";
+import { WeightFileError } from "../core/network/weight_errors.ts";
+import { uniform } from "../core/random.ts";
 import { assert, assertEquals, assertThrows } from "./support/assert.ts";
 import { encodeSafetensors, rawF32, type RawTensor } from "./support/safetensors_writer.ts";
 

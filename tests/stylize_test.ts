@@ -5,20 +5,20 @@
  */
 
 import {
-  combineLuminance,
   content,
-  FeatureNetwork,
   type ProgressEvent,
-  randomWeights,
-  resizeImage,
   type RgbImage,
   rgbImage,
   style,
   stylize,
-  TINY,
   tv,
-  uniform,
 } from "../mod.ts";
+import { combineLuminance } from "../core/color.ts";
+import { resizeImage } from "../core/image.ts";
+import { FeatureNetwork } from "../core/network/feature_network.ts";
+import { randomWeights } from "../core/network/random_weights.ts";
+import { TINY } from "../core/network/tiny.ts";
+import { uniform } from "../core/random.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./support/assert.ts";
 
 const network = new FeatureNetwork(TINY, randomWeights(TINY, 7));

@@ -8,20 +8,12 @@
  * the wasm backend.
  */
 
-import {
-  compileObjective,
-  content,
-  createSession,
-  FeatureNetwork,
-  input,
-  parseSafetensorsHeader,
-  readVggWeights,
-  type RgbImage,
-  rgbImage,
-  style,
-  toOnnx,
-  vggDescription,
-} from "../mod.ts";
+import { content, createSession, input, type RgbImage, rgbImage, style, toOnnx } from "../mod.ts";
+import { FeatureNetwork } from "../core/network/feature_network.ts";
+import { parseSafetensorsHeader } from "../core/network/safetensors.ts";
+import { vggDescription } from "../core/network/vgg.ts";
+import { readVggWeights } from "../core/network/vgg_weights.ts";
+import { compileObjective } from "../core/objective.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 import { relativeError } from "./support/gradcheck.ts";
 

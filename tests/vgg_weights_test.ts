@@ -4,17 +4,12 @@
  * and clear errors for missing, misshapen or unrecognised weights.
  */
 
-import {
-  FeatureNetwork,
-  input,
-  randomWeights,
-  readVggWeights,
-  toOnnx,
-  VGG_WEIGHTS,
-  vggDescription,
-  WeightError,
-  weightSpecs,
-} from "../mod.ts";
+import { input, toOnnx } from "../mod.ts";
+import { FeatureNetwork, WeightError } from "../core/network/feature_network.ts";
+import { randomWeights } from "../core/network/random_weights.ts";
+import { vggDescription } from "../core/network/vgg.ts";
+import { readVggWeights, VGG_WEIGHTS } from "../core/network/vgg_weights.ts";
+import { weightSpecs } from "../core/network/weight_shapes.ts";
 import { assert, assertEquals, assertThrows } from "./support/assert.ts";
 import { encodeSafetensors, rawF32, rawWeights } from "./support/safetensors_writer.ts";
 

@@ -7,7 +7,7 @@
 
 import "./support/gpu_env.ts";
 import { assert } from "./support/assert.ts";
-import { findWebGpuAdapter } from "../mod.ts";
+import { findWebGpuAdapter } from "../core/runtime/webgpu_adapter.ts";
 
 const adapter = await findWebGpuAdapter();
 if (!adapter) console.log("webgpu placement skipped: no WebGPU adapter here");

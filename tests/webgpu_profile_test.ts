@@ -6,7 +6,7 @@
 
 import "./support/gpu_env.ts";
 import { assert } from "./support/assert.ts";
-import { findWebGpuAdapter } from "../mod.ts";
+import { findWebGpuAdapter } from "../core/runtime/webgpu_adapter.ts";
 
 const adapter = await findWebGpuAdapter();
 

@@ -22,7 +22,9 @@
  */
 
 import { createRequire } from "node:module";
-import { decodeNetworkBundle, defaultLayers, encodeNetworkBundle, NETWORKS } from "../mod.ts";
+import { NETWORKS } from "../mod.ts";
+import { decodeNetworkBundle, encodeNetworkBundle } from "../core/network/bundle.ts";
+import { defaultLayers } from "../core/network/network_record.ts";
 import type { NetworkChoice } from "./client/state.ts";
 
 const ORT_VERSION = "1.30.0";

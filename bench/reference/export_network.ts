@@ -19,14 +19,14 @@
  */
 
 import { parseArgs } from "node:util";
+import { loadNetwork } from "../../mod.ts";
+import { foldBatchNorm } from "../../core/graph/ops/norm.ts";
 import {
-  foldBatchNorm,
   layerInputs,
   layersNeeded,
   type LayerSpec,
-  loadNetwork,
   type NamedTensor,
-} from "../../mod.ts";
+} from "../../core/network/description.ts";
 import { encodeSafetensors, type F32Tensor } from "./safetensors_write.ts";
 
 /** Where exports and other reference inputs are cached (under the git-ignored results folder). */

@@ -20,16 +20,14 @@
 import { parseArgs } from "node:util";
 import {
   BUILTIN_PLUGINS,
-  fitLongSide,
-  outputSize,
   parseRecipe,
   type PluginUse,
   type Recipe,
-  resizeImage,
   type RgbImage,
-  scaleSizes,
-  uniform,
 } from "../../mod.ts";
+import { fitLongSide, resizeImage } from "../../core/image.ts";
+import { uniform } from "../../core/random.ts";
+import { outputSize, scaleSizes } from "../../core/stylize.ts";
 import { readImage } from "../../io.ts";
 import { encodeSafetensors, type F32Tensor } from "./safetensors_write.ts";
 

@@ -11,7 +11,7 @@ import {
   checkStart,
   type Evaluated,
   evaluateStart,
-  isFinite,
+  isFiniteEvaluation,
   type Objective,
   type Optimizer,
   project,
@@ -92,7 +92,7 @@ export function adam<E extends Evaluated>(
         project(trial, options.bounds);
         const at = await f(trial);
         evaluations++;
-        if (isFinite(at)) {
+        if (isFiniteEvaluation(at)) {
           m1.set(next1);
           m2.set(next2);
           x = Float32Array.from(trial);

@@ -14,7 +14,7 @@ import {
   checkStart,
   type Evaluated,
   evaluateStart,
-  isFinite,
+  isFiniteEvaluation,
   type Objective,
   type Optimizer,
   project,
@@ -146,7 +146,7 @@ export function lbfgs<E extends Evaluated>(
         if (moved === 0) break;
         const at = await f(trial);
         evaluations++;
-        if (isFinite(at)) {
+        if (isFiniteEvaluation(at)) {
           sawFinite = true;
           if (at.value <= current.value + c1 * predicted) {
             const sk = new Float32Array(n);

@@ -8,7 +8,7 @@
 export {
   type Bounds,
   type Evaluated,
-  isFinite,
+  isFiniteEvaluation,
   type Objective as OptimizerObjective,
   type Optimizer,
   type StepOutcome,

@@ -51,7 +51,7 @@ export interface Optimizer<E extends Evaluated> {
 }
 
 /** True when `e` has a finite value and an all-finite gradient. */
-export function isFinite(e: Evaluated): boolean {
+export function isFiniteEvaluation(e: Evaluated): boolean {
   if (!Number.isFinite(e.value)) return false;
   const g = e.gradient;
   for (let i = 0; i < g.length; i++) if (!Number.isFinite(g[i])) return false;
@@ -86,7 +86,7 @@ export async function evaluateStart<E extends Evaluated>(
   name: string,
 ): Promise<E> {
   const at = await f(x);
-  if (!isFinite(at)) {
+  if (!isFiniteEvaluation(at)) {
     throw new RangeError(`${name}: the objective is not finite at the starting point`);
   }
   return at;

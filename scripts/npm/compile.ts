@@ -28,6 +28,12 @@ export interface CompileOptions {
   dependencyDir: string;
   /** deno.json's import map. */
   imports: ImportMap;
+  /**
+   * Type-check with Node's declarations (`@types/node` in the dependency
+   * directory), for a Node-only entry; the portability check then tells
+   * Node's globals apart.
+   */
+  nodeTypes?: boolean;
 }
 
 /** A specifier as written into an output file. */
@@ -77,11 +83,12 @@ const COMPILER_OPTIONS = {
   newLine: "lf",
 };
 
-function compilerOptions(root: string): ts.CompilerOptions {
+function compilerOptions(root: string, nodeTypesIn?: string): ts.CompilerOptions {
   const { options, errors } = ts.convertCompilerOptionsFromJson(COMPILER_OPTIONS, root);
   if (errors.length) throw new CompileError(formatDiagnostics(errors, root));
   // outDir only anchors output names (nothing is written there).
-  return { ...options, rootDir: root, outDir: join(root, "__out__") };
+  const node = nodeTypesIn ? { types: ["node"], typeRoots: [nodeTypesIn] } : {};
+  return { ...options, ...node, rootDir: root, outDir: join(root, "__out__") };
 }
 
 function formatDiagnostics(diagnostics: readonly ts.Diagnostic[], root: string): string {
@@ -178,9 +185,12 @@ export interface SourceGraph {
  */
 export function loadGraph(options: CompileOptions): SourceGraph {
   const { root, imports } = options;
-  const tsOptions = compilerOptions(root);
-  const host = ts.createCompilerHost(tsOptions);
   const dependencyDir = resolve(options.dependencyDir);
+  const tsOptions = compilerOptions(
+    root,
+    options.nodeTypes ? join(dependencyDir, "node_modules", "@types") : undefined,
+  );
+  const host = ts.createCompilerHost(tsOptions);
   const inDependencies = (file: string) => resolve(file).startsWith(dependencyDir + "/");
   const problems: string[] = [];
   // Bare specifiers of our sources resolve, after the import map, as if
@@ -193,6 +203,8 @@ export function loadGraph(options: CompileOptions): SourceGraph {
       if (inDependencies(containingFile) || isRelative(text)) {
         return ts.resolveModuleName(text, containingFile, opts, host);
       }
+      // Node's built-ins are ambient modules of @types/node: no file to find.
+      if (text.startsWith("node:")) return { resolvedModule: undefined };
       try {
         return ts.resolveModuleName(nodeSpecifier(text, imports), anchor, opts, host);
       } catch (e) {

@@ -53,10 +53,13 @@ export function resolveImportMap(specifier: string, imports: ImportMap): string 
 
 /**
  * The specifier Node should see for a bare or `npm:` specifier: the package
- * name plus subpath, without version (package.json pins it). Throws for
- * anything that is not an npm package (`jsr:`, URLs, unmapped names).
+ * name plus subpath, without version (package.json pins it); a `node:`
+ * built-in as it is. Throws for anything else that is not an npm package
+ * (`jsr:`, URLs, unmapped names).
  */
 export function nodeSpecifier(specifier: string, imports: ImportMap): string {
+  // Node's built-ins are Node's own (the portability check keeps them in io/).
+  if (specifier.startsWith("node:")) return specifier;
   const target = specifier.startsWith("npm:") ? specifier : resolveImportMap(specifier, imports);
   if (target === undefined) {
     throw new SpecifierError(`"${specifier}" is neither relative nor in deno.json's import map`);

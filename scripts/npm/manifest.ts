@@ -24,6 +24,12 @@ export interface PackageDependencies {
   optionalDependencies: readonly string[];
 }
 
+/** What the package is made of: its dependencies and its entry points. */
+export interface PackageLayout extends PackageDependencies {
+  /** Export path (`.`, `./io`) → source file (`mod.ts`, `io.ts`). */
+  entries: Readonly<Record<string, string>>;
+}
+
 function pinned(names: readonly string[], imports: ImportMap): Record<string, string> {
   return Object.fromEntries([...names].sort().map((name) => [name, pinnedVersion(name, imports)]));
 }
@@ -31,7 +37,7 @@ function pinned(names: readonly string[], imports: ImportMap): Record<string, st
 /** The package.json of the npm build, as an object in the order npm writes it. */
 export function packageJson(
   config: DenoConfig,
-  packages: PackageDependencies,
+  packages: PackageLayout,
 ): Record<string, unknown> {
   if (!/^\d+\.\d+\.\d+(?:-[\w.]+)?$/.test(config.version ?? "")) {
     throw new RangeError(`deno.json's "version" must be a semantic version, got ${config.version}`);
@@ -45,7 +51,12 @@ export function packageJson(
     license: "MIT",
     type: "module",
     exports: {
-      ".": { types: "./mod.d.ts", default: "./mod.js" },
+      ...Object.fromEntries(
+        Object.entries(packages.entries).map(([path, file]) => {
+          const stem = `./${file.replace(/\.ts$/, "")}`;
+          return [path, { types: `${stem}.d.ts`, default: `${stem}.js` }];
+        }),
+      ),
       "./package.json": "./package.json",
     },
     types: "./mod.d.ts",

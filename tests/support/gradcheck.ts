@@ -19,12 +19,11 @@ import {
   input,
   mul,
   reduceSum,
-  type Shape,
-  sizeOf,
   type Tensor,
   toOnnx,
-  uniform,
 } from "../../mod.ts";
+import { type Shape, sizeOf } from "../../core/graph/expr.ts";
+import { uniform } from "../../core/random.ts";
 import { evaluate } from "./reference.ts";
 
 /** One gradient-check case. */

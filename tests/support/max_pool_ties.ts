@@ -8,16 +8,8 @@
  * @module
  */
 
-import {
-  constant,
-  grad,
-  input,
-  maxPool,
-  mul,
-  type PoolOptions,
-  reduceSum,
-  type Tensor,
-} from "../../mod.ts";
+import { constant, grad, input, mul, reduceSum, type Tensor } from "../../mod.ts";
+import { maxPool, type PoolOptions } from "../../core/graph/ops/pool.ts";
 
 /** One case: `x` pooled, weighted by `weights`, summed; its gradient is `dx`. */
 export interface MaxPoolTieCase {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { NamedTensor, WeightSet } from "../../mod.ts";
+import type { NamedTensor, WeightSet } from "../../core/network/description.ts";
 
 /** A tensor as the file stores it. */
 export interface RawTensor {

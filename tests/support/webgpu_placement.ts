@@ -10,14 +10,9 @@
  */
 
 import "./gpu_env.ts";
-import {
-  BUILTIN_PLUGINS,
-  compileObjective,
-  loadNetwork,
-  parseRecipe,
-  rgbImage,
-  uniform,
-} from "../../mod.ts";
+import { BUILTIN_PLUGINS, loadNetwork, parseRecipe, rgbImage } from "../../mod.ts";
+import { compileObjective } from "../../core/objective.ts";
+import { uniform } from "../../core/random.ts";
 import { WEBGPU_SESSION_OPTIONS } from "../../core/runtime/backends.ts";
 
 const name = Deno.args[0] ?? "inception";

@@ -9,7 +9,8 @@
  */
 
 import type { JSX } from "preact";
-import { effectiveSpec, type LayerWeight, type OptionSpec } from "../../mod.ts";
+import type { LayerWeight, OptionSpec } from "../../mod.ts";
+import { effectiveSpec } from "../../core/options.ts";
 
 /** `minSize` → `Min size`: a label for records without one. */
 export function labelOf(key: string, spec: OptionSpec): string {

@@ -10,16 +10,10 @@
 
 /// <reference lib="webworker" />
 
-import {
-  BUILTIN_PLUGINS,
-  decodeNetworkBundle,
-  type FeatureNetwork,
-  NETWORKS,
-  parseRecipe,
-  resolveNetwork,
-  type RgbImage,
-  stylize,
-} from "../../mod.ts";
+import { BUILTIN_PLUGINS, NETWORKS, parseRecipe, type RgbImage, stylize } from "../../mod.ts";
+import { decodeNetworkBundle } from "../../core/network/bundle.ts";
+import type { FeatureNetwork } from "../../core/network/feature_network.ts";
+import { resolveNetwork } from "../../core/network/registry.ts";
 import type { FromWorker, RgbaImage, ToWorker } from "./protocol.ts";
 import { planarToRgba } from "./pixels.ts";
 
