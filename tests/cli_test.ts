@@ -465,3 +465,25 @@ Deno.test("no input is ever overwritten: -o onto the content, a style, links to 
     throw new Error("an output was written");
   }, () => {});
 });
+
+Deno.test("the README's plugin file works as written, with --plugin and --cost", async () => {
+  const readme = await Deno.readTextFile(`${root}README.md`);
+  const block = /```ts\n(\/\/ my_cost\.ts:[^\n]*\n[\s\S]*?)```/.exec(readme)?.[1];
+  assert(block, "README.md shows my_cost.ts");
+  await Deno.writeTextFile(`${dir}/my_cost.ts`, block.replace('"./mod.ts"', `"${root}mod.ts"`));
+  const r = await cli([
+    content,
+    style,
+    "-o",
+    `${dir}/warm.png`,
+    "--plugin",
+    "my_cost.ts",
+    "--cost",
+    "warm=50",
+    "--json",
+    ...fast,
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  const last = r.stdout.trim().split("\n").map((l) => JSON.parse(l)).at(-1);
+  assert(Number.isFinite(last.terms.warm), JSON.stringify(last));
+});
