@@ -26,7 +26,7 @@ import {
 import { createSession, type Session, type SessionOptions } from "./runtime/mod.ts";
 import type { FeatureNetwork } from "./network/mod.ts";
 import { fitLongSide, resizeImage, type RgbImage } from "./image.ts";
-import { IMAGE_LAYER, type NetworkInfo, pluginLayers, type PluginUse } from "./plugin.ts";
+import { IMAGE_LAYER, inPlugin, type NetworkInfo, pluginLayers, type PluginUse } from "./plugin.ts";
 import { OptionError } from "./options.ts";
 
 /** A style image and its blend weight. */
@@ -115,18 +115,6 @@ function featureReader(
     }
     return f;
   };
-}
-
-/** Wraps errors thrown inside a plugin's code with the plugin's name. */
-function inPlugin<T>(use: PluginUse, what: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    if (e instanceof Error && !e.message.startsWith(`plugin ${use.plugin.name}`)) {
-      e.message = `plugin ${use.plugin.name}: ${what}: ${e.message}`;
-    }
-    throw e;
-  }
 }
 
 function labels(uses: readonly PluginUse[]): string[] {

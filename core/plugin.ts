@@ -189,16 +189,31 @@ export function resolveLayers(
   const list = selection === "style" || selection === "content"
     ? network.defaults[selection].map((l) => ({ ...l }))
     : selection;
-  for (const { layer } of list) {
-    if (layer !== IMAGE_LAYER && !network.layers.includes(layer)) {
-      throw new OptionError(
-        `${owner}: unknown layer "${layer}" for network ${network.name} (layers: ${
-          network.layers.join(", ")
-        })`,
-      );
-    }
-  }
+  for (const { layer } of list) checkLayer(layer, network, owner);
   return list;
+}
+
+/** Throws unless `layer` is the network's (or the raw pixels). */
+function checkLayer(layer: string, network: NetworkInfo, owner: string): void {
+  if (layer !== IMAGE_LAYER && !network.layers.includes(layer)) {
+    throw new OptionError(
+      `${owner}: unknown layer "${layer}" for network ${network.name} (layers: ${
+        network.layers.join(", ")
+      })`,
+    );
+  }
+}
+
+/** Runs a plugin's own code (`what`: layers, targets, cost), naming the plugin in its errors. */
+export function inPlugin<T>(use: PluginUse, what: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof Error && !e.message.startsWith(`plugin ${use.plugin.name}`)) {
+      e.message = `plugin ${use.plugin.name}: ${what}: ${e.message}`;
+    }
+    throw e;
+  }
 }
 
 /**
@@ -207,25 +222,8 @@ export function resolveLayers(
  * Errors name the plugin.
  */
 export function pluginLayers(use: PluginUse, network: NetworkInfo): string[] {
-  const owner = `plugin ${use.plugin.name}`;
-  let layers: string[];
-  try {
-    layers = [...use.plugin.spec.layers(use.options, network)];
-  } catch (e) {
-    if (e instanceof Error && !e.message.startsWith(owner)) {
-      e.message = `${owner}: layers: ${e.message}`;
-    }
-    throw e;
-  }
-  for (const layer of layers) {
-    if (layer !== IMAGE_LAYER && !network.layers.includes(layer)) {
-      throw new OptionError(
-        `${owner}: unknown layer "${layer}" for network ${network.name} (layers: ${
-          network.layers.join(", ")
-        })`,
-      );
-    }
-  }
+  const layers = inPlugin(use, "layers", () => [...use.plugin.spec.layers(use.options, network)]);
+  for (const layer of layers) checkLayer(layer, network, `plugin ${use.plugin.name}`);
   return layers;
 }
 
