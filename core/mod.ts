@@ -1,90 +1,76 @@
 /**
- * The core: tensor expressions and autodiff, runtimes, feature networks, the
- * plugin API and the objective compiler. Built-in plugins import from here
- * (the layering keeps `plugins/` below `mod.ts`); users import the same
- * functions from the package root.
+ * The public core: the driver, the plugin API with its option records, the
+ * tensor expressions, networks, recipes, sessions and images — everything
+ * of the package root but the built-in plugins, which import from here, so
+ * they use exactly what a user's plugin can. Internals are imported from
+ * their own files.
  *
  * @module
  */
 
-export * from "./graph/mod.ts";
-export * from "./runtime/mod.ts";
-export * from "./network/mod.ts";
-export { mulberry32, normal, uniform, type UniformOptions } from "./random.ts";
+// Stylising.
 export {
-  allowedValues,
-  booleanOption,
-  type BrowserLimits,
-  checkOption,
-  type CheckOptions,
-  choiceOption,
-  type CliHints,
-  effectiveSpec,
-  integerOption,
-  type LayerSelection,
-  layersOption,
-  type LayerWeight,
-  listOption,
-  numberOption,
-  type NumberOptionInit,
-  OptionError,
-  type OptionKind,
-  type OptionSchema,
-  type OptionSpec,
-  type OptionValues,
-  parseOptions,
-  stringOption,
-} from "./options.ts";
+  type ProgressEvent,
+  stylize,
+  type StylizeInput,
+  type StylizeOptions,
+  type StylizeResult,
+} from "./stylize.ts";
+
+// The plugin API and its option records.
 export {
   type CostContext,
   definePlugin,
   IMAGE_LAYER,
   type NetworkInfo,
   type Plugin,
-  pluginFromJson,
-  pluginLayers,
   type PluginSpec,
   type PluginUse,
-  type PluginUseJson,
   resolveLayers,
   type TargetContext,
 } from "./plugin.ts";
-export { fitLongSide, resizeImage, type RgbImage, rgbImage } from "./image.ts";
 export {
-  compileObjective,
-  type Evaluation,
-  type Objective,
-  type ObjectiveSpec,
-  type StyleReference,
-} from "./objective.ts";
-export * from "./optim/mod.ts";
-export { combineLuminance, luminance, luminanceImage } from "./color.ts";
+  booleanOption,
+  choiceOption,
+  integerOption,
+  type LayerSelection,
+  layersOption,
+  type LayerWeight,
+  numberOption,
+  OptionError,
+  type OptionSpec,
+} from "./options.ts";
+
+// Tensor expressions: forward math, its gradient, its ONNX graph.
+export { Tensor } from "./graph/expr.ts";
+export { constant, input } from "./graph/ops/source.ts";
+export { add, addN, div, mul, sub } from "./graph/ops/arithmetic.ts";
+export { abs, exp, log, neg, pow, relu, sigmoid, sqrt, square, tanh } from "./graph/ops/unary.ts";
+export { reduceMean, reduceSum } from "./graph/ops/reduce.ts";
+export { concat, reshape, slice, transpose } from "./graph/ops/layout.ts";
+export { matmul } from "./graph/ops/matmul.ts";
+export { softmax } from "./graph/ops/softmax.ts";
+export { conv2d } from "./graph/ops/conv.ts";
+export { avgPool } from "./graph/ops/pool.ts";
+export { grad } from "./graph/autodiff.ts";
+export { toOnnx } from "./graph/onnx.ts";
+
+// Feature networks.
+export { loadNetwork, NETWORKS } from "./network/registry.ts";
+export type { NetworkRecord } from "./network/network_record.ts";
+
+// Recipes: every choice of a run but the images, as JSON.
 export {
-  DEFAULT_PLUGINS,
   defaultRecipe,
   parseRecipe,
   type Recipe,
-  RECIPE_VERSION,
   type Settings,
   SETTINGS_SCHEMA,
 } from "./recipe.ts";
-export {
-  outputSize,
-  type ProgressEvent,
-  scaleSizes,
-  stylize,
-  type StylizeInput,
-  type StylizeOptions,
-  type StylizeResult,
-} from "./stylize.ts";
-export {
-  defaultLayers,
-  loadNetwork,
-  type LoadNetworkOptions,
-  networkFromFile,
-  type NetworkRecord,
-  networkRecord,
-  NETWORKS,
-  resolveNetwork,
-} from "./network/registry.ts";
-export { decodeNetworkBundle, encodeNetworkBundle } from "./network/bundle.ts";
+
+// Running graphs.
+export { availableBackends, createSession } from "./runtime/backends.ts";
+export type { BackendChoice, Session } from "./runtime/session.ts";
+
+// Images: planar RGB in [0, 1].
+export { type RgbImage, rgbImage } from "./image.ts";
