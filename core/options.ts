@@ -132,26 +132,6 @@ function range(spec: OptionSpec<unknown>): string {
   return [lo, hi].filter(Boolean).join(" and ") || "any finite number";
 }
 
-/** What values an option allows, for help texts (`≥ 0 and ≤ 1`, `half | size`, …). */
-export function allowedValues(spec: OptionSpec<unknown>): string {
-  switch (spec.kind) {
-    case "number":
-      return range(spec);
-    case "integer":
-      return `integer ${range(spec)}`;
-    case "boolean":
-      return "true | false";
-    case "choice":
-      return (spec.choices ?? []).join(" | ");
-    case "layers":
-      return `"style" | "content" | ["relu1_1", …] | [{ "layer": "relu1_1", "weight": 0.2 }, …]`;
-    case "list":
-      return `a list of numbers ${range(spec)}`;
-    case "string":
-      return spec.choices?.length ? `${spec.choices.join(" | ")}, or other text` : "text";
-  }
-}
-
 function inRange(value: number, spec: OptionSpec<unknown>): boolean {
   const low = spec.min !== undefined && (spec.exclusiveMin ? value <= spec.min : value < spec.min);
   return !low && !(spec.max !== undefined && value > spec.max);

@@ -13,7 +13,7 @@ import type { LayerWeight, OptionSpec } from "../../mod.ts";
 import { effectiveSpec } from "../../core/options.ts";
 
 /** `minSize` → `Min size`: a label for records without one. */
-export function labelOf(key: string, spec: OptionSpec): string {
+function labelOf(key: string, spec: OptionSpec): string {
   if (spec.label) return spec.label;
   const words = key.replace(/[A-Z]/g, (c) => ` ${c.toLowerCase()}`);
   return words.charAt(0).toUpperCase() + words.slice(1);
