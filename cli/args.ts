@@ -314,12 +314,12 @@ function toNumber(text: string, what: string): number {
 
 /**
  * The value of one of the CLI's own numeric flags, checked by its record;
- * `undefined` when the flag is absent.
+ * the record's default when the flag is absent.
  */
-export function numberFlag(flags: CliArgs["flags"], name: string): number | undefined {
-  const v = flags[name];
-  if (typeof v !== "string") return undefined;
+export function numberFlag(flags: CliArgs["flags"], name: string): number {
   const spec = flagNamed(name).spec!;
+  const v = flags[name];
+  if (typeof v !== "string") return spec.default;
   try {
     return checkOption(spec, toNumber(v, `--${name}`));
   } catch (e) {

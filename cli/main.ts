@@ -24,7 +24,6 @@ import { networkFromFile } from "../core/network/registry.ts";
 import { pluginLayers } from "../core/plugin.ts";
 import {
   checkWritable,
-  DEFAULT_MAX_PIXELS,
   ensureRuntimeDir,
   FileStore,
   formatOf,
@@ -196,10 +195,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (!output) throw new UsageError("missing the output file: add -o OUT.png");
     formatOf(output);
     await checkWritable(output); // before the long run, not after it
-    const saveEvery = numberFlag(flags, "save-every") ?? 0;
-    const quality = numberFlag(flags, "quality") ?? 92;
-    const maxPixels = numberFlag(flags, "max-pixels") ?? DEFAULT_MAX_PIXELS;
-    const threads = numberFlag(flags, "threads");
+    const saveEvery = numberFlag(flags, "save-every");
+    const quality = numberFlag(flags, "quality");
+    const maxPixels = numberFlag(flags, "max-pixels");
+    // Without the flag, the backend takes every core.
+    const threads = flags.threads === undefined ? undefined : numberFlag(flags, "threads");
 
     const base = flags.recipe ? await readJson(flags.recipe as string, "--recipe") : {};
     if (typeof base !== "object" || base === null || Array.isArray(base)) {
