@@ -18,7 +18,7 @@ import {
   type Settings,
   SETTINGS_SCHEMA,
 } from "../mod.ts";
-import { checkOption } from "../core/options.ts";
+import { checkOption, kebabKey } from "../core/options.ts";
 import type { PluginUseJson } from "../core/plugin.ts";
 import { DEFAULT_PLUGINS } from "../core/recipe.ts";
 import { DEFAULT_MAX_PIXELS } from "../io.ts";
@@ -70,9 +70,6 @@ export interface Flag {
   cost?: { plugin: string; option?: string };
 }
 
-/** `minSize` → `min-size`. */
-const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
 /** The placeholder of a value in `--help`, by kind. */
 function placeholder(spec: OptionSpec): string {
   switch (spec.kind) {
@@ -110,7 +107,7 @@ function settingFlags(): Flag[] {
     const hints = spec.cli ?? {};
     const section = (spec.group && spec.group in SECTIONS ? spec.group : "run") as Section;
     return [{
-      name: hints.name ?? kebab(key),
+      name: hints.name ?? kebabKey(key),
       short: hints.short,
       value: spec.kind === "boolean" ? undefined : hints.value ?? placeholder(spec),
       help: helpOf(spec),
@@ -320,12 +317,7 @@ export function numberFlag(flags: CliArgs["flags"], name: string): number {
   const spec = flagNamed(name).spec!;
   const v = flags[name];
   if (typeof v !== "string") return spec.default;
-  try {
-    return checkOption(spec, toNumber(v, `--${name}`));
-  } catch (e) {
-    if (e instanceof UsageError) throw e;
-    throw new UsageError(`--${name} ${(e as Error).message}`);
-  }
+  return checked(spec, toNumber(v, `--${name}`), `--${name}`) as number;
 }
 
 /**

@@ -95,6 +95,13 @@ export interface CheckOptions {
   browser?: boolean;
 }
 
+/**
+ * An option key in kebab-case (`minSize` → `min-size`): its flag name on the
+ * command line and its field id in forms.
+ */
+export const kebabKey = (key: string): string =>
+  key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
 /** A value as error messages show it: JSON, shortened; NaN and ±Infinity by name. */
 export const showValue = (v: unknown): string => {
   if (typeof v === "number" && !Number.isFinite(v)) return String(v);

@@ -11,6 +11,7 @@
 
 import type { JSX } from "preact";
 import { numberOption, type OptionSpec, type Settings, SETTINGS_SCHEMA } from "../../mod.ts";
+import { kebabKey } from "../../core/options.ts";
 import { OptionField } from "./option_field.tsx";
 import { editRecipe, type NetworkChoice, type PlaygroundState } from "./state.ts";
 
@@ -25,9 +26,6 @@ const WEIGHT: OptionSpec<number> = numberOption({
   label: "Weight",
 });
 
-/** `minSize` → `min-size`, the field's id. */
-const kebab = (key: string) => key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-
 function SettingFields(
   { state, advanced }: { state: PlaygroundState; advanced: boolean },
 ): JSX.Element[] {
@@ -37,7 +35,7 @@ function SettingFields(
     .map(([key, spec]) => (
       <OptionField
         key={key}
-        id={kebab(key)}
+        id={kebabKey(key)}
         name={key}
         spec={spec as OptionSpec}
         value={r[key]}
@@ -99,7 +97,7 @@ export function CostsPanel(
             {options.map(([key, spec]) => (
               <OptionField
                 key={key}
-                id={`cost-${i}-${kebab(key)}`}
+                id={`cost-${i}-${kebabKey(key)}`}
                 name={key}
                 spec={spec}
                 value={use.options?.[key] ?? spec.default}
