@@ -70,17 +70,31 @@ export function resizeImage(image: RgbImage, size: { width: number; height: numb
   const { width: w, height: h } = size;
   if (w === image.width && h === image.height) return image;
   rgbImage(w, h, new Float32Array(3 * w * h)); // validates the size
-  const cols = resampleWeights(image.width, w);
-  const rows = resampleWeights(image.height, h);
-  const tmp = new Float32Array(image.height * w);
-  const out = new Float32Array(3 * w * h);
-  for (let c = 0; c < 3; c++) {
-    const plane = image.data.subarray(c * image.width * image.height);
-    for (let y = 0; y < image.height; y++) {
+  return { width: w, height: h, data: resizePlanes(image.data, 3, image, size) };
+}
+
+/**
+ * Resizes `planes` planar images of size `from` to `to` with the filter of
+ * {@linkcode resizeImage} (masks use it with one plane).
+ */
+export function resizePlanes(
+  data: Float32Array,
+  planes: number,
+  from: { width: number; height: number },
+  to: { width: number; height: number },
+): Float32Array {
+  const { width: w, height: h } = to;
+  const cols = resampleWeights(from.width, w);
+  const rows = resampleWeights(from.height, h);
+  const tmp = new Float32Array(from.height * w);
+  const out = new Float32Array(planes * w * h);
+  for (let c = 0; c < planes; c++) {
+    const plane = data.subarray(c * from.width * from.height);
+    for (let y = 0; y < from.height; y++) {
       for (let x = 0; x < w; x++) {
         const ws = cols.weights[x];
         let acc = 0;
-        const base = y * image.width + cols.start[x];
+        const base = y * from.width + cols.start[x];
         for (let k = 0; k < ws.length; k++) acc += ws[k] * plane[base + k];
         tmp[y * w + x] = acc;
       }
@@ -96,7 +110,7 @@ export function resizeImage(image: RgbImage, size: { width: number; height: numb
       }
     }
   }
-  return { width: w, height: h, data: out };
+  return out;
 }
 
 /**

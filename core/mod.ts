@@ -72,5 +72,6 @@ export {
 export { availableBackends, createSession } from "./runtime/backends.ts";
 export type { BackendChoice, Session } from "./runtime/session.ts";
 
-// Images: planar RGB in [0, 1].
+// Images: planar RGB in [0, 1]; masks: one grey plane.
 export { type RgbImage, rgbImage } from "./image.ts";
+export { type Guidance, type Mask, maskFromImage, maskImage } from "./guidance.ts";

@@ -28,6 +28,14 @@ import type { FeatureNetwork } from "./network/mod.ts";
 import { fitLongSide, resizeImage, type RgbImage } from "./image.ts";
 import { IMAGE_LAYER, inPlugin, type NetworkInfo, pluginLayers, type PluginUse } from "./plugin.ts";
 import { OptionError } from "./options.ts";
+import {
+  type Guidance,
+  layerMasks,
+  type Mask,
+  maskCoverage,
+  resizeMask,
+  styleRegions,
+} from "./guidance.ts";
 
 /** A style image and its blend weight. */
 export interface StyleReference {
@@ -51,6 +59,8 @@ export interface ObjectiveSpec {
   readonly content?: RgbImage;
   /** The style images, for plugins whose reference is `style`. */
   readonly styles?: readonly StyleReference[];
+  /** Masks: which style goes where, which part of each style image, content weight. */
+  readonly guidance?: Guidance;
 }
 
 /** One evaluation of the objective. */
@@ -128,7 +138,40 @@ function labels(uses: readonly PluginUse[]): string[] {
 
 interface ReferenceJob {
   image: RgbImage;
+  mask?: Mask;
   uses: { index: number; use: PluginUse }[];
+}
+
+/** Targets of one plugin from one reference image: `source` is the style image's index. */
+interface TargetSet {
+  arrays: Record<string, { data: Float32Array; shape: number[] }>;
+  weight: number;
+  source: number;
+}
+
+/** A mask reader per mask, over the layers every plugin reads. */
+type MaskReaders = (mask: Mask | undefined) => ((layer: string) => Tensor) | undefined;
+
+function maskReaders(
+  spec: ObjectiveSpec,
+  layers: readonly string[],
+  shapeOf: (layer: string) => readonly number[],
+): MaskReaders {
+  const readers = new Map<Mask, (layer: string) => Tensor>();
+  return (mask) => {
+    if (!mask) return undefined;
+    let reader = readers.get(mask);
+    if (!reader) {
+      reader = layerMasks(spec.network, mask, {
+        method: spec.guidance?.method ?? "receptive",
+        inputPadding: spec.network.description.inputPadding,
+        layers,
+        shapeOf,
+      });
+      readers.set(mask, reader);
+    }
+    return reader;
+  };
 }
 
 /** Runs the targets of every plugin on every reference image; returns arrays per plugin per image. */
@@ -137,16 +180,12 @@ async function computeTargets(
   info: NetworkInfo,
   layersOf: readonly (readonly string[])[],
   open: (graph: OnnxGraph) => Promise<Session>,
-): Promise<
-  Map<number, { arrays: Record<string, { data: Float32Array; shape: number[] }>; weight: number }[]>
-> {
-  const out = new Map<
-    number,
-    { arrays: Record<string, { data: Float32Array; shape: number[] }>; weight: number }[]
-  >();
+  contentMask: Mask | undefined,
+): Promise<Map<number, TargetSet[]>> {
+  const out = new Map<number, TargetSet[]>();
   // Group by the exact reference pixels fed (an image at one size), so one
   // forward pass serves every plugin that reads it.
-  const jobs = new Map<string, ReferenceJob & { weight: number; key: string }>();
+  const jobs = new Map<string, ReferenceJob & { weight: number; key: string; n: number }>();
   const sources: { image: RgbImage; weight: number; kind: "content" | "style"; n: number }[] = [
     ...(spec.content ? [{ image: spec.content, weight: 1, kind: "content" as const, n: 0 }] : []),
     ...(spec.styles ?? []).map((s, n) => ({
@@ -171,11 +210,14 @@ async function computeTargets(
       const key = `${kind}${src.n}@${size.width}x${size.height}`;
       let job = jobs.get(key);
       if (!job) {
+        const source = kind === "style" ? spec.guidance?.styleSources?.[src.n] : undefined;
         jobs.set(
           key,
           job = {
             key,
+            n: src.n,
             image: resizeImage(src.image, size),
+            mask: kind === "content" ? contentMask : source && resizeMask(source, size),
             uses: [],
             weight: kind === "style" ? src.weight / total : 1,
           },
@@ -188,18 +230,19 @@ async function computeTargets(
   for (const job of jobs.values()) {
     const { width, height } = job.image;
     const image = input("reference", [1, 3, height, width]);
-    const read = featureReader(
-      spec.network,
-      image,
-      job.uses.flatMap(({ index }) => layersOf[index]),
-      spec.pooling,
-    );
+    const layers = job.uses.flatMap(({ index }) => layersOf[index]);
+    const read = featureReader(spec.network, image, layers, spec.pooling);
+    const mask = maskReaders(spec, layers, (l) => read(l).shape)(job.mask);
     const outputs: Record<string, Tensor> = {};
     for (const { index, use } of job.uses) {
       const targets = inPlugin(
         use,
         "targets",
-        () => use.plugin.spec.targets!({ features: read, network: info }, use.options),
+        () =>
+          use.plugin.spec.targets!(
+            { features: read, mask: (l) => mask?.(l), network: info },
+            use.options,
+          ),
       );
       for (const [key, t] of Object.entries(targets)) {
         if (!IDENT.test(key)) {
@@ -222,7 +265,7 @@ async function computeTargets(
         }
       }
       const list = out.get(index) ?? [];
-      list.push({ arrays, weight: job.weight });
+      list.push({ arrays, weight: job.weight, source: job.n });
       out.set(index, list);
     }
   }
@@ -231,7 +274,7 @@ async function computeTargets(
 
 /** The weighted mean of several target sets with the same keys and shapes. */
 function blendTargets(
-  sets: { arrays: Record<string, { data: Float32Array; shape: number[] }>; weight: number }[],
+  sets: TargetSet[],
 ): Record<string, { data: Float32Array; shape: number[] }> {
   if (sets.length === 1) return sets[0].arrays;
   const blended: Record<string, { data: Float32Array; shape: number[] }> = {};
@@ -278,6 +321,22 @@ function checkSpec(spec: ObjectiveSpec): void {
   if (spec.styles?.length && !spec.styles.some((s) => s.weight > 0)) {
     throw new OptionError("style images: at least one blend weight must be above 0");
   }
+  const sources = spec.guidance?.styleSources ?? [];
+  if (sources.length > (spec.styles?.length ?? 0)) {
+    throw new OptionError(
+      `${sources.length} style source masks for ${spec.styles?.length ?? 0} style image(s); ` +
+        `give at most one per style image`,
+    );
+  }
+  sources.forEach((m, i) => {
+    if (m && maskCoverage(m) === 0) {
+      throw new OptionError(
+        `the source mask of style image ${
+          i + 1
+        } is all black: no part of that image would be matched`,
+      );
+    }
+  });
 }
 
 /**
@@ -310,27 +369,41 @@ export async function compileObjective(
     sessionOptions = { ...options, backend: s.backend, onNotice: undefined };
     return s;
   };
-  const targets = await computeTargets(spec, info, layersOf, open);
-
   const { width, height } = spec.size;
+  const contentMask = spec.guidance?.content && resizeMask(spec.guidance.content, spec.size);
+  const regions = styleRegions(spec.guidance?.styles, spec.styles?.length ?? 0, spec.size);
+  const targets = await computeTargets(spec, info, layersOf, open, contentMask);
   const image = input("image", [1, 3, height, width]);
   const read = featureReader(spec.network, image, layersOf.flat(), spec.pooling);
+  const maskOf = maskReaders(spec, layersOf.flat(), (l) => read(l).shape);
   const names = labels(spec.plugins);
   const outputs: Record<string, Tensor> = {};
   const weighted: Tensor[] = [];
   const costs: Tensor[] = [];
   spec.plugins.forEach((use, i) => {
-    const sets = targets.get(i) ?? [{ arrays: {}, weight: 1 }];
-    const costOf = (arrays: Record<string, { data: Float32Array; shape: number[] }>) => {
+    const kind = use.plugin.spec.reference;
+    const sets = targets.get(i) ?? [{ arrays: {}, weight: 1, source: 0 }];
+    let readsMask = false;
+    const costOf = (set: TargetSet, mask?: Mask) => {
       const consts = Object.fromEntries(
-        Object.entries(arrays).map((
+        Object.entries(set.arrays).map((
           [k, a],
         ) => [k, constant(a.data, a.shape, { name: `target_${i}_${k}` })]),
       );
+      const reader = maskOf(mask);
       const c = inPlugin(
         use,
         "cost",
-        () => use.plugin.spec.cost({ features: read, targets: consts, network: info }, use.options),
+        () =>
+          use.plugin.spec.cost({
+            features: read,
+            targets: consts,
+            mask: (l) => {
+              readsMask = true;
+              return reader?.(l);
+            },
+            network: info,
+          }, use.options),
       );
       if (c.size !== 1) {
         throw new OptionError(
@@ -339,9 +412,31 @@ export async function compileObjective(
       }
       return reshape(c, []);
     };
-    const cost = use.plugin.spec.blend === "costs"
-      ? addN(sets.map((s) => mul(costOf(s.arrays), s.weight)))
-      : costOf(blendTargets(sets));
+    let cost: Tensor;
+    if (kind === "style" && regions) {
+      // One cost per style image over its own region; at equal blend weights
+      // each region gets the full weight.
+      const inside = sets.filter((s) => maskCoverage(regions[s.source]) > 0);
+      if (!inside.length) {
+        throw new OptionError("every style mask is empty (all black): no style would be applied");
+      }
+      cost = addN(
+        inside.map((s) => mul(costOf(s, regions[s.source]), s.weight * regions.length)),
+      );
+    } else if (use.plugin.spec.blend === "costs") {
+      cost = addN(
+        sets.map((s) => mul(costOf(s, kind === "content" ? contentMask : undefined), s.weight)),
+      );
+    } else {
+      const blended = { arrays: blendTargets(sets), weight: 1, source: 0 };
+      cost = costOf(blended, kind === "content" ? contentMask : undefined);
+    }
+    const guided = (kind === "style" && regions) || (kind === "content" && contentMask);
+    if (guided && !readsMask) {
+      options.onNotice?.(
+        `plugin ${use.plugin.name} does not read masks: its cost ignores the ${kind} masks`,
+      );
+    }
     outputs[`cost_${i}`] = cost;
     costs.push(cost);
     weighted.push(use.weight === 1 ? cost : mul(cost, use.weight));

@@ -50,6 +50,12 @@ export const IMAGE_LAYER = "image";
 export interface TargetContext {
   /** The reference image's features at `layer` (or its pixels for `"image"`). */
   features(layer: string): Tensor;
+  /**
+   * The reference image's mask at `layer`'s grid, `[1, 1, h, w]` in [0, 1]:
+   * for a style image, the part of it to match (its source mask); for the
+   * content image, the content mask. `undefined` when there is none.
+   */
+  mask(layer: string): Tensor | undefined;
   /** The network. */
   readonly network: NetworkInfo;
 }
@@ -60,6 +66,14 @@ export interface CostContext {
   features(layer: string): Tensor;
   /** The targets computed from the reference image, as constants (same keys as `targets` returned). */
   readonly targets: Readonly<Record<string, Tensor>>;
+  /**
+   * The output's mask at `layer`'s grid, `[1, 1, h, w]` in [0, 1]: for a
+   * style plugin, the region of the style image whose targets these are (the
+   * cost is then built once per style image); for a content plugin, the
+   * content weight. `undefined` when the run has no such mask — the plugin
+   * then computes its ordinary cost.
+   */
+  mask(layer: string): Tensor | undefined;
   /** The network. */
   readonly network: NetworkInfo;
 }

@@ -23,6 +23,7 @@ import {
 import { type Plugin, pluginFromJson, type PluginUse, type PluginUseJson } from "./plugin.ts";
 import { BACKEND_CHOICES, type BackendChoice } from "./runtime/mod.ts";
 import { NETWORKS } from "./network/registry.ts";
+import type { GuidanceMethod } from "./guidance.ts";
 
 /** The recipe format version this code reads and writes. */
 export const RECIPE_VERSION = 1;
@@ -67,6 +68,10 @@ export interface Settings {
   normalise: boolean;
   /** Blend weights of the style images, in order (empty = equal). */
   styleWeights: number[];
+  /** How masks reach each layer's grid: through the receptive fields, or by area average. */
+  guidance: GuidanceMethod;
+  /** Resize masks of another aspect ratio than their image instead of refusing them. */
+  stretchMasks: boolean;
   /** Backend: auto, webgpu, native or wasm. */
   backend: BackendChoice;
   /** Emit a preview image every N iterations (0 = never). */
@@ -242,6 +247,23 @@ export const SETTINGS_SCHEMA: { readonly [K in keyof Settings]: OptionSpec<Setti
     label: "Style blend",
     group: "costs",
     cli: { name: "style-blend", value: "W,W,…" },
+  }),
+  guidance: choiceOption(["receptive", "area"], {
+    default: "receptive",
+    choiceLabels: { receptive: "through the receptive fields", area: "area average" },
+    description:
+      "how masks reach each layer: receptive (each position's share of its receptive field) or area",
+    label: "Masks at each layer",
+    group: "costs",
+    advanced: true,
+    cli: { name: "mask-method", value: "KIND" },
+  }),
+  stretchMasks: booleanOption({
+    default: false,
+    description: "resize masks of another aspect ratio than their image instead of refusing them",
+    label: "Stretch masks to their image",
+    group: "costs",
+    advanced: true,
   }),
   backend: choiceOption(BACKEND_CHOICES, {
     default: "auto",

@@ -16,6 +16,7 @@ import { type Settings, SETTINGS_SCHEMA } from "./recipe.ts";
 import { uniform } from "./random.ts";
 import { type FeatureNetwork, normaliseActivations } from "./network/mod.ts";
 import { IMAGE_LAYER, type PluginUse } from "./plugin.ts";
+import { checkMaskFits, type Guidance, maskCoverage, styleRegions } from "./guidance.ts";
 
 /** What to stylise. */
 export interface StylizeInput {
@@ -29,6 +30,12 @@ export interface StylizeInput {
   styles?: readonly RgbImage[];
   /** The starting image when `settings.init` is `image`. */
   initImage?: RgbImage;
+  /**
+   * Masks (any size, the aspect ratio of their image): where each style image
+   * goes in the output, which part of each style image is matched, and the
+   * content weight per pixel. How they reach each layer is `settings.guidance`.
+   */
+  masks?: Omit<Guidance, "method">;
   /** Settings (see {@linkcode Settings}); missing ones take their defaults. */
   settings?: Partial<Settings>;
 }
@@ -199,6 +206,89 @@ function checkInput(input: StylizeInput, settings: Settings): void {
 }
 
 /**
+ * Refuses masks that do not fit their images or the style list, and warns
+ * about masks that give a style no region or all of it.
+ */
+function checkMasks(
+  input: StylizeInput,
+  settings: Settings,
+  warn: (message: string) => void,
+): void {
+  const masks = input.masks;
+  if (!masks) return;
+  const styles = input.styles ?? [];
+  const output = outputSize(settings, input.content);
+  const stretch = settings.stretchMasks;
+  const outputName = input.content ? "the content image" : "the output";
+  for (
+    const [key, label] of [["styles", "style masks"], [
+      "styleSources",
+      "style source masks",
+    ]] as const
+  ) {
+    const list = masks[key] ?? [];
+    if (list.length > styles.length) {
+      throw new OptionError(
+        `${list.length} ${label} for ${styles.length} style image(s); give at most one per style image`,
+      );
+    }
+  }
+  masks.styles?.forEach((m, i) => {
+    if (!m) return;
+    checkMaskFits(m, input.content ?? output, {
+      what: `the style mask of style image ${i + 1}`,
+      image: outputName,
+      stretch,
+    });
+    const coverage = maskCoverage(m);
+    if (coverage === 0) {
+      warn(`style mask ${i + 1} is all black: style image ${i + 1} gets no region`);
+    }
+    if (coverage === 1) {
+      warn(`style mask ${i + 1} is all white: style image ${i + 1} covers the whole image`);
+    }
+  });
+  masks.styleSources?.forEach((m, i) => {
+    if (!m) return;
+    checkMaskFits(m, styles[i], {
+      what: `the source mask of style image ${i + 1}`,
+      image: `style image ${i + 1}`,
+      stretch,
+    });
+    if (maskCoverage(m) === 0) {
+      throw new OptionError(
+        `the source mask of style image ${
+          i + 1
+        } is all black: no part of that image would be matched`,
+      );
+    }
+  });
+  const regions = styleRegions(masks.styles, styles.length, output);
+  regions?.forEach((r, i) => {
+    if (!masks.styles?.[i] && maskCoverage(r) === 0) {
+      warn(
+        `style image ${
+          i + 1
+        } has no mask and the other masks cover the whole image: it gets no region`,
+      );
+    }
+  });
+  if (regions && regions.every((r) => maskCoverage(r) === 0)) {
+    throw new OptionError("every style mask is empty (all black): no style would be applied");
+  }
+  if (masks.content) {
+    checkMaskFits(masks.content, input.content ?? output, {
+      what: "the content mask",
+      image: outputName,
+      stretch,
+    });
+    if (maskCoverage(masks.content) === 0) {
+      warn("the content mask is all black: the content cost has no weight anywhere");
+    }
+  }
+}
+
+/**
  * Stylises: runs the optimiser over every scale and returns the image.
  *
  * @example
@@ -239,6 +329,8 @@ export async function stylize(
   const styles = styleImages.map((image, i) => ({ image, weight: weights[i] }));
   const finalSize = outputSize(settings, input.content);
   checkOutputSize(settings, input);
+  checkMasks(input, settings, warn);
+  const guidance = input.masks && { ...input.masks, method: settings.guidance };
   const network = settings.normalise
     ? await normalised(input, [content, ...styleImages], settings, options)
     : input.network;
@@ -283,6 +375,7 @@ export async function stylize(
         size,
         content: content && resizeImage(content, size),
         styles,
+        guidance,
       }, {
         backend: backendChoice,
         threads: options.threads,

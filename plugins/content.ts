@@ -8,6 +8,10 @@
  * with k_l = 1/2 (`normalisation: "half"`, the paper's formula) or
  * k_l = 1/(4·n_H·n_W·n_C) (`"size"`, a common normalisation by the layer's size).
  *
+ * A content mask M (grey level = weight, brought to each layer's grid)
+ * weights each position: Σ_{i,j,k} M_{ij} · (a[l](C)_{ijk} − a[l](G)_{ijk})².
+ * Without a mask the plain sum runs unchanged.
+ *
  * @module
  */
 
@@ -57,13 +61,15 @@ export const content: Plugin<ContentOptions> = definePlugin({
         i,
       ) => [`layer${i}`, features(l.layer)]),
     ),
-  cost: ({ features, targets, network }, o) =>
+  cost: ({ features, targets, mask, network }, o) =>
     addN(
       resolveLayers(o.layers, network, "plugin content").map((l, i) => {
         const a = features(l.layer);
         const [, c, h, w] = a.shape;
         const k = o.normalisation === "half" ? 0.5 : 1 / (4 * h * w * c);
-        return mul(reduceSum(square(sub(a, targets[`layer${i}`]))), k * l.weight);
+        const m = mask(l.layer);
+        const squares = square(sub(a, targets[`layer${i}`]));
+        return mul(reduceSum(m ? mul(squares, m) : squares), k * l.weight);
       }),
     ),
 });

@@ -12,12 +12,25 @@
  * matrix rescaled by (n_H·n_W of the output) / (n_H·n_W of the style image),
  * i.e. compared per position; at equal sizes this is exactly the formula.
  *
+ * With masks (Gatys et al., CVPR 2017) the features are weighted by the mask
+ * M at the layer's grid: G_M = (F∘M)(F∘M)ᵀ. A style image's target is its
+ * guided Gram per masked position, G_M(S) / Σ M_S²; the cost of a region
+ * with output mask M (N_M = Σ M² of its n_H·n_W positions) is
+ *
+ *     λ_l · 1/(4·n_H·n_W·N_M·n_C²) · Σ_{k,k'} (G_M(G) − N_M·G_M(S)/Σ M_S²)²
+ *
+ * i.e. the unguided cost of the region normalised per masked position and
+ * weighted by the region's share of the image, N_M/(n_H·n_W). With M = 1 it
+ * is the unguided cost; without masks the unguided code runs unchanged.
+ *
  * @module
  */
 
 import {
+  add,
   addN,
   definePlugin,
+  div,
   type LayerSelection,
   layersOption,
   matmul,
@@ -38,6 +51,15 @@ export function gramMatrix(features: Tensor): Tensor {
   const [, c, h, w] = features.shape;
   const f = reshape(features, [c, h * w]);
   return matmul(f, transpose(f));
+}
+
+/**
+ * Σ M² over a mask's positions: how many positions it covers, counting a
+ * position with value m as m². Never 0, so a region that vanishes at a deep
+ * layer contributes nothing instead of 0/0.
+ */
+export function maskedPositions(mask: Tensor): Tensor {
+  return add(reduceSum(square(mask)), 1e-6);
 }
 
 /** Options of {@linkcode style}. */
@@ -68,22 +90,32 @@ export const style: Plugin<StyleOptions> = definePlugin({
   },
   layers: (o, network) => resolveLayers(o.layers, network, "plugin style").map((l) => l.layer),
   referenceScale: (o) => o.scale,
-  // Gram matrices per position, so style images of any size compare alike.
-  targets: ({ features, network }, o) =>
+  // Gram matrices per (masked) position, so style images of any size compare alike.
+  targets: ({ features, mask, network }, o) =>
     Object.fromEntries(
       resolveLayers(o.layers, network, "plugin style").map((l, i) => {
         const f = features(l.layer);
-        return [`gram${i}`, mul(gramMatrix(f), 1 / (f.shape[2] * f.shape[3]))];
+        const m = mask(l.layer);
+        const gram = m
+          ? div(gramMatrix(mul(f, m)), maskedPositions(m))
+          : mul(gramMatrix(f), 1 / (f.shape[2] * f.shape[3]));
+        return [`gram${i}`, gram];
       }),
     ),
-  cost: ({ features, targets, network }, o) =>
+  cost: ({ features, targets, mask, network }, o) =>
     addN(
       resolveLayers(o.layers, network, "plugin style").map((l, i) => {
         const f = features(l.layer);
         const [, c, h, w] = f.shape;
-        const target = mul(targets[`gram${i}`], h * w);
-        const diff = reduceSum(square(sub(gramMatrix(f), target)));
-        return mul(diff, l.weight / (2 * h * w * c) ** 2);
+        const m = mask(l.layer);
+        if (!m) {
+          const target = mul(targets[`gram${i}`], h * w);
+          const diff = reduceSum(square(sub(gramMatrix(f), target)));
+          return mul(diff, l.weight / (2 * h * w * c) ** 2);
+        }
+        const n = maskedPositions(m);
+        const diff = reduceSum(square(sub(gramMatrix(mul(f, m)), mul(targets[`gram${i}`], n))));
+        return mul(div(diff, n), l.weight / (4 * h * w * c * c));
       }),
     ),
 });

@@ -130,19 +130,36 @@ const handmade = (a: Float32Array, b: Float32Array) => {
   return (layer: string) => tensors[layer];
 };
 
+/** Masks of layer `a` (`[1, 1, H, W]`) for the reference and the generated image. */
+interface HandmadeMasks {
+  reference?: Float32Array;
+  output?: Float32Array;
+}
+
+const maskOf = (values?: Float32Array) => (layer: string) =>
+  values && layer === "a" ? constant(values, [1, 1, H, W]) : undefined;
+
 /** A plugin's cost on the hand-made features, targets from the hand-made reference, in float64. */
-function pluginCost(use: PluginUse): number {
+function pluginCost(use: PluginUse, masks: HandmadeMasks = {}): number {
   const spec = use.plugin.spec;
   const refFeatures = handmade(refA, refB);
   let targets: Record<string, Tensor> = {};
   if (spec.targets) {
-    const exprs = spec.targets({ features: refFeatures, network }, use.options);
+    const exprs = spec.targets(
+      { features: refFeatures, mask: maskOf(masks.reference), network },
+      use.options,
+    );
     const values = evaluate(Object.values(exprs), {});
     targets = Object.fromEntries(
       Object.keys(exprs).map((k, i) => [k, constant(Float32Array.from(values[i]), exprs[k].shape)]),
     );
   }
-  const ctx: CostContext = { features: handmade(genA, genB), targets, network };
+  const ctx: CostContext = {
+    features: handmade(genA, genB),
+    targets,
+    mask: maskOf(masks.output),
+    network,
+  };
   return evaluate([spec.cost(ctx, use.options)], {})[0][0];
 }
 
@@ -189,8 +206,12 @@ Deno.test("total variation equals the plain loop, β = 2 and β = 1", () => {
   for (const [beta, epsilon] of [[2, 0], [1, 1e-8], [1.5, 1e-3]]) {
     for (const normalisation of ["sum", "mean"] as const) {
       const use = tv.use({ beta, epsilon, normalisation });
-      const got =
-        evaluate([tv.spec.cost({ features, targets: {}, network }, use.options)], {})[0][0];
+      const got = evaluate([tv.spec.cost({
+        features,
+        targets: {},
+        mask: () => undefined,
+        network,
+      }, use.options)], {})[0][0];
       const terms = normalisation === "sum" ? 1 : 3 * (H - 1) * (W - 1);
       const want = loopTv(img, H, W, beta, epsilon) / terms;
       assertAlmostEquals(got, want, 1e-6 * want);
@@ -201,6 +222,112 @@ Deno.test("total variation equals the plain loop, β = 2 and β = 1", () => {
 Deno.test("mean-and-covariance cost equals the plain loop", () => {
   const got = pluginCost(meanCovariance.use({ layers: ["a"] }));
   const want = loopMeanCov(genA, refA, C, H * W);
+  assertAlmostEquals(got, want, 1e-6 * want);
+});
+
+// ------------------------------------------------------------ guided costs (masks) on hand-made features
+
+/** Masks of layer a with hard zeros, hard ones and soft values. */
+const maskOut = uniform(H * W, 41, { lo: -0.5, hi: 1.5 }).map((v) => Math.min(1, Math.max(0, v)));
+const maskRef = uniform(H * W, 42, { lo: -0.5, hi: 1.5 }).map((v) => Math.min(1, Math.max(0, v)));
+const ones = new Float32Array(H * W).fill(1);
+
+function loopGuidedGram(a: Float32Array, m: Float32Array, c: number, n: number): number[][] {
+  const g = Array.from({ length: c }, () => new Array<number>(c).fill(0));
+  for (let k = 0; k < c; k++) {
+    for (let k2 = 0; k2 < c; k2++) {
+      for (let p = 0; p < n; p++) g[k][k2] += m[p] * a[k * n + p] * m[p] * a[k2 * n + p];
+    }
+  }
+  return g;
+}
+
+function loopGuidedStyleLayer(gen: Float32Array, sty: Float32Array, c: number) {
+  const n = H * W;
+  let nOut = 0;
+  let nRef = 0;
+  for (let p = 0; p < n; p++) {
+    nOut += maskOut[p] ** 2;
+    nRef += maskRef[p] ** 2;
+  }
+  const g = loopGuidedGram(gen, maskOut, c, n);
+  const t = loopGuidedGram(sty, maskRef, c, n);
+  let s = 0;
+  for (let k = 0; k < c; k++) {
+    for (let k2 = 0; k2 < c; k2++) s += (g[k][k2] - nOut * t[k][k2] / nRef) ** 2;
+  }
+  return s / (4 * n * nOut * c * c);
+}
+
+Deno.test("guided style cost equals the plain loop (output region and style source masks)", () => {
+  const got = pluginCost(style.use({ layers: [{ layer: "a", weight: 0.4 }] }), {
+    reference: maskRef,
+    output: maskOut,
+  });
+  const want = 0.4 * loopGuidedStyleLayer(genA, refA, C);
+  assertAlmostEquals(got, want, 1e-6 * want);
+});
+
+Deno.test("guided style, content and mean-covariance costs with all-ones masks equal the unguided ones", () => {
+  for (
+    const use of [
+      style.use({ layers: ["a"] }),
+      content.use({ layers: ["a"] }),
+      meanCovariance.use({ layers: ["a"] }),
+    ]
+  ) {
+    const plain = pluginCost(use);
+    const guided = pluginCost(use, { reference: ones, output: ones });
+    assert(Math.abs(guided - plain) <= 1e-6 * plain, `${use.plugin.name}: ${guided} vs ${plain}`);
+  }
+});
+
+Deno.test("guided content cost weights each position by the mask", () => {
+  for (const normalisation of ["half", "size"] as const) {
+    const got = pluginCost(content.use({ layers: ["a"], normalisation }), { output: maskOut });
+    let sum = 0;
+    for (let k = 0; k < C; k++) {
+      for (let p = 0; p < H * W; p++) {
+        sum += maskOut[p] * (genA[k * H * W + p] - refA[k * H * W + p]) ** 2;
+      }
+    }
+    const want = normalisation === "half" ? sum / 2 : sum / (4 * H * W * C);
+    assertAlmostEquals(got, want, 1e-6 * want);
+  }
+});
+
+Deno.test("guided mean-and-covariance cost equals the plain loop", () => {
+  const n = H * W;
+  const stats = (a: Float32Array, m: Float32Array) => {
+    let total = 0;
+    for (let p = 0; p < n; p++) total += m[p] ** 2;
+    const mean = Array.from({ length: C }, (_, k) => {
+      let s = 0;
+      for (let p = 0; p < n; p++) s += m[p] ** 2 * a[k * n + p];
+      return s / total;
+    });
+    const cov = mean.map((mk, k) =>
+      mean.map((mk2, k2) => {
+        let s = 0;
+        for (let p = 0; p < n; p++) s += m[p] ** 2 * (a[k * n + p] - mk) * (a[k2 * n + p] - mk2);
+        return s / total;
+      })
+    );
+    return { mean, cov, total };
+  };
+  const g = stats(genA, maskOut);
+  const t = stats(refA, maskRef);
+  let dm = 0;
+  let dc = 0;
+  for (let k = 0; k < C; k++) {
+    dm += (g.mean[k] - t.mean[k]) ** 2;
+    for (let k2 = 0; k2 < C; k2++) dc += (g.cov[k][k2] - t.cov[k][k2]) ** 2;
+  }
+  const want = (dm / C + dc / (C * C)) * g.total / n;
+  const got = pluginCost(meanCovariance.use({ layers: ["a"] }), {
+    reference: maskRef,
+    output: maskOut,
+  });
   assertAlmostEquals(got, want, 1e-6 * want);
 });
 

@@ -134,6 +134,31 @@ export class FeatureNetwork {
     return Object.fromEntries(names.map((n) => [n, values.get(n)!]));
   }
 
+  /**
+   * A guidance mask (`[1, 1, H, W]`, already padded like the input) carried
+   * to the layers `names`: every conv and pool becomes an average over the
+   * same window (padding excluded), ReLUs pass it on, and a concat's inputs
+   * share one grid. Each value is the share of the position's receptive field
+   * that lies inside the mask, weighted as the windows nest.
+   */
+  guidance(mask: Tensor, names: readonly string[]): Record<string, Tensor> {
+    const net = this.description;
+    const values = new Map<string, Tensor>([["input", mask]]);
+    const indexOf = new Map(net.layers.map((l, i) => [l.name, i]));
+    for (const layer of layersNeeded(net, names)) {
+      const inputs = layerInputs(net, indexOf.get(layer.name)!).map((n) => values.get(n)!);
+      const out = layer.type === "conv" || layer.type === "pool"
+        ? avgPool(inputs[0], {
+          kernel: layer.kernel,
+          stride: layer.stride ?? (layer.type === "pool" ? layer.kernel : 1),
+          padding: layer.padding,
+        })
+        : inputs[0];
+      values.set(layer.name, out);
+    }
+    return Object.fromEntries(names.map((n) => [n, values.get(n)!]));
+  }
+
   /** The weights the layers `names` need (for loaders that fetch only those). */
   weightsFor(names: readonly string[]): string[] {
     return layersNeeded(this.description, names).flatMap(weightNames);
