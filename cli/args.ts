@@ -222,6 +222,28 @@ const OWN_FLAGS: readonly Flag[] = [
     cost: { plugin: "style", option: "layers" },
   },
   {
+    name: "style-mask",
+    value: "FILE",
+    multiple: true,
+    section: "costs",
+    help: "where a style image goes (white: this style), one per style image in order; " +
+      "none skips one, and a style without a mask takes what the others leave",
+  },
+  {
+    name: "style-source-mask",
+    value: "FILE",
+    multiple: true,
+    section: "costs",
+    help:
+      "the part of a style image that is matched, one per style image in order (none skips one)",
+  },
+  {
+    name: "content-mask",
+    value: "FILE",
+    section: "costs",
+    help: "the content cost's weight per pixel (grey level = weight)",
+  },
+  {
     name: "init-image",
     value: "FILE",
     section: "optimisation",

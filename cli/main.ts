@@ -33,6 +33,7 @@ import {
 } from "../io.ts";
 import { applyFlags, helpText, numberFlag, parseCommandLine, UsageError } from "./args.ts";
 import { type InputFile, InputGuard } from "./input_guard.ts";
+import { checkMaskCount, listMaskFiles, maskFiles, readMasks, recipeMaskPaths } from "./masks.ts";
 import { formatCost, formatDuration, type ProgressMode, ProgressReporter } from "./progress.ts";
 import { VERSION } from "./version.ts";
 
@@ -233,6 +234,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (recipe.init === "image" && !flags["init-image"]) {
       throw new UsageError("--init image needs --init-image FILE");
     }
+    const masks = maskFiles(recipe.masks, {
+      flags,
+      recipePath: flags.recipe as string | undefined,
+    });
+    checkMaskCount(masks, stylePaths.length);
 
     // Nothing the run writes may land on what it reads.
     const inputs: InputFile[] = [
@@ -243,6 +249,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         : []),
       ...(flags.recipe ? [{ label: "the recipe", path: flags.recipe as string }] : []),
       ...pluginModules.map((path) => ({ label: "a plugin module", path })),
+      ...listMaskFiles(masks),
     ];
     const guard = await InputGuard.of(inputs);
     await guard.check("-o", output);
@@ -259,6 +266,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     const initImage = flags["init-image"]
       ? await readImage(flags["init-image"] as string, decode)
       : undefined;
+    const guidance = await readMasks(masks, decode);
     controller.signal.throwIfAborted();
 
     const network = await openNetwork(
@@ -270,7 +278,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     );
     reporter.json({ event: "start", version: VERSION, network: network.name, recipe });
     const saving: Promise<void>[] = [];
-    const { version: _version, plugins: _plugins, ...settings } = recipe;
+    const { version: _version, plugins: _plugins, masks: _masks, ...settings } = recipe;
     const result = await stylize(
       {
         network,
@@ -278,6 +286,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         content,
         styles,
         initImage,
+        masks: guidance,
         settings: { ...settings, previewEvery: saveEvery },
       },
       {
@@ -306,7 +315,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     await writeImage(result.image, output, { quality });
     if (flags["save-recipe"]) {
       const path = flags["save-recipe"] as string;
-      await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(recipe, null, 2) + "\n"));
+      const { masks: _given, ...rest } = recipe;
+      const saved = {
+        ...rest,
+        ...(listMaskFiles(masks).length ? { masks: recipeMaskPaths(masks, path) } : {}),
+      };
+      await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(saved, null, 2) + "\n"));
     }
     const seconds = (performance.now() - started) / 1000;
     reporter.json({

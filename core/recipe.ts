@@ -288,12 +288,57 @@ export const SETTINGS_SCHEMA: { readonly [K in keyof Settings]: OptionSpec<Setti
   }),
 };
 
-/** A complete recipe: settings plus the cost plugins. */
+/**
+ * The mask images of a run, by name: file paths for the command line
+ * (relative to the recipe file), image names in a playground share. `null`
+ * leaves a style image without a mask.
+ */
+export interface RecipeMasks {
+  /** Per style image, where it goes in the output (white: this style). */
+  styles?: (string | null)[];
+  /** Per style image, the part of it that is matched. */
+  styleSources?: (string | null)[];
+  /** The content weight per pixel (grey level = weight). */
+  content?: string | null;
+}
+
+/** A complete recipe: settings plus the cost plugins (and the masks' names, if any). */
 export interface Recipe extends Settings {
   /** The format version. */
   version: number;
   /** The cost terms, in order. */
   plugins: PluginUseJson[];
+  /** Mask images, by name. */
+  masks?: RecipeMasks;
+}
+
+/** Checks a recipe's `masks` field. */
+function parseMasks(json: unknown): RecipeMasks | undefined {
+  if (json === undefined) return undefined;
+  const shape = `{"styles": ["a.png", null], "styleSources": […], "content": "c.png"}`;
+  if (typeof json !== "object" || json === null || Array.isArray(json)) {
+    throw new OptionError(`recipe: masks must be an object like ${shape}`);
+  }
+  const masks: RecipeMasks = {};
+  const name = (v: unknown, where: string) => {
+    if (v === null || (typeof v === "string" && v.length > 0 && v.length <= 1000)) return v;
+    throw new OptionError(`recipe: ${where} must be a file name or null, got ${showValue(v)}`);
+  };
+  for (const [key, value] of Object.entries(json)) {
+    if (key === "content") {
+      masks.content = name(value, "masks.content");
+    } else if (key === "styles" || key === "styleSources") {
+      if (!Array.isArray(value) || value.length > 64) {
+        throw new OptionError(`recipe: masks.${key} must be a list of file names or null`);
+      }
+      masks[key] = value.map((v, i) => name(v, `masks.${key}[${i}]`));
+    } else {
+      throw new OptionError(
+        `recipe: masks: unknown field "${key}" (fields: styles, styleSources, content)`,
+      );
+    }
+  }
+  return masks;
 }
 
 /** The default cost terms: content, Gram style and a little total variation. */
@@ -337,7 +382,7 @@ export function parseRecipe(
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new OptionError(`recipe: must be a JSON object, got ${showValue(json)}`);
   }
-  const { version, plugins: list, ...rest } = json as Record<string, unknown>;
+  const { version, plugins: list, masks: maskJson, ...rest } = json as Record<string, unknown>;
   if (version !== undefined && version !== RECIPE_VERSION) {
     throw new OptionError(
       `recipe: version ${
@@ -358,8 +403,14 @@ export function parseRecipe(
       throw e;
     }
   });
+  const masks = parseMasks(maskJson);
   return {
-    recipe: { version: RECIPE_VERSION, ...settings, plugins: uses.map((u) => u.toJSON()) },
+    recipe: {
+      version: RECIPE_VERSION,
+      ...settings,
+      plugins: uses.map((u) => u.toJSON()),
+      ...(masks ? { masks } : {}),
+    },
     uses,
   };
 }

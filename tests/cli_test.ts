@@ -13,6 +13,9 @@ const root = new URL("..", import.meta.url).pathname;
 const dir = await Deno.makeTempDir({ prefix: "stylegram-cli-" });
 const content = `${dir}/content.png`;
 const style = `${dir}/style.jpg`;
+const leftMask = `${dir}/masks/left.png`;
+const squareMask = `${dir}/masks/square.png`;
+await Deno.mkdir(`${dir}/masks`);
 
 /** Small test images made with sharp: a gradient and stripes. */
 async function makeImages() {
@@ -24,6 +27,10 @@ async function makeImages() {
   await sharp(a, { raw: { width: w, height: h, channels: 3 } }).png().toFile(content);
   const b = new Uint8Array(40 * 40 * 3).map((_, i) => (Math.floor(i / 3 / 4) % 2 ? 230 : 20));
   await sharp(b, { raw: { width: 40, height: 40, channels: 3 } }).jpeg().toFile(style);
+  const left = new Uint8Array(w * h).map((_, i) => (i % w < w / 2 ? 255 : 0));
+  await sharp(left, { raw: { width: w, height: h, channels: 1 } }).png().toFile(leftMask);
+  await sharp(new Uint8Array(100).fill(255), { raw: { width: 10, height: 10, channels: 1 } })
+    .png().toFile(squareMask);
 }
 await makeImages();
 
@@ -227,6 +234,22 @@ const badCases: [string, () => Promise<string[]>, RegExp][] = [
       [`${dir}/bomb.png`, style]),
     /bomb\.png: 40000×40000 is 1600\.0 megapixels, over the 100\.0 MP limit/,
   ],
+  [
+    "a style mask that is not an image",
+    async () => (await Deno.writeTextFile(`${dir}/mask.png`, "not a mask"),
+      [content, style, "--style-mask", `${dir}/mask.png`]),
+    /the style mask of style image 1: .*mask\.png: not an image/,
+  ],
+  [
+    "a style mask of another aspect ratio",
+    () => Promise.resolve([content, style, "--style-mask", squareMask]),
+    /the style mask of style image 1 is 10×10 but the content image is 48×36 \(another aspect ratio\); .*--stretch-masks/,
+  ],
+  [
+    "a content mask of another aspect ratio",
+    () => Promise.resolve([content, style, "--content-mask", squareMask]),
+    /the content mask is 10×10 but the content image is 48×36/,
+  ],
 ];
 
 for (const [name, setup, expected] of badCases) {
@@ -284,6 +307,12 @@ const usageCases: [string, string[], RegExp, number][] = [
     1,
   ],
   ["missing -o", [], /missing the output file: add -o OUT\.png/, 2],
+  [
+    "more style masks than style images",
+    ["--style-mask", leftMask, "--style-mask", "none"],
+    /2 --style-mask files for 1 style image\(s\); give at most one per style image/,
+    2,
+  ],
   ["bad recipe JSON", ["--recipe", `${root}README.md`], /--recipe .*README\.md: not valid JSON/, 2],
 ];
 
@@ -486,4 +515,38 @@ Deno.test("the README's plugin file works as written, with --plugin and --cost",
   assertEquals(r.code, 0, r.stderr);
   const last = r.stdout.trim().split("\n").map((l) => JSON.parse(l)).at(-1);
   assert(Number.isFinite(last.terms.warm), JSON.stringify(last));
+});
+
+Deno.test("style masks: a guided run, --save-recipe keeps the masks relative to it, --recipe reuses them", async () => {
+  const out = `${dir}/guided.png`;
+  const recipe = `${dir}/masks/guided.json`;
+  const r = await cli([
+    content,
+    style,
+    style,
+    "--style-mask",
+    leftMask,
+    "--content-mask",
+    leftMask,
+    "--mask-method",
+    "area",
+    "-o",
+    out,
+    "--save-recipe",
+    recipe,
+    ...fast,
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  const saved = JSON.parse(await Deno.readTextFile(recipe));
+  assertEquals(saved.masks, { styles: ["left.png"], content: "left.png" });
+  assertEquals(saved.guidance, "area");
+  const again = `${dir}/guided_again.png`;
+  const r2 = await cli([content, style, style, "--recipe", recipe, "-o", again]);
+  assertEquals(r2.code, 0, r2.stderr);
+  const [a, b] = await Promise.all([out, again].map((f) => sharp(f).raw().toBuffer()));
+  assertEquals(a.equals(b), true, "the recipe's masks give the same image");
+  // Without the masks the picture differs.
+  const plain = `${dir}/unguided.png`;
+  assertEquals((await cli([content, style, style, "-o", plain, ...fast])).code, 0);
+  assert(!(await sharp(plain).raw().toBuffer()).equals(a), "masks change the result");
 });
