@@ -253,9 +253,13 @@ async function computeTargets(
         outputs[`t${index}_${key}`] = t;
       }
     }
-    const session = await open(toOnnx(outputs, { name: `targets_${job.key}` }));
-    const values = await session.run({ reference: job.image.data });
-    await session.release();
+    // Targets may be empty (a plugin that reads its reference's mask only).
+    let values: Record<string, Float32Array> = {};
+    if (Object.keys(outputs).length) {
+      const session = await open(toOnnx(outputs, { name: `targets_${job.key}` }));
+      values = await session.run({ reference: job.image.data });
+      await session.release();
+    }
     for (const { index } of job.uses) {
       const prefix = `t${index}_`;
       const arrays: Record<string, { data: Float32Array; shape: number[] }> = {};

@@ -7,13 +7,17 @@
 
 import {
   constant,
+  div,
   type Mask,
   maskImage,
+  mul,
   reduceSum,
   type RgbImage,
   rgbImage,
+  square,
   style,
   stylize,
+  sub,
 } from "../mod.ts";
 import { content } from "../plugins/content.ts";
 import { definePlugin } from "../core/plugin.ts";
@@ -328,4 +332,32 @@ Deno.test("two regions, two styles: each region ends closer to its own style", a
   for (let r = 0; r < 2; r++) {
     assert(own[r] * 1.4 < other[r], `region ${r}: ${own[r]} vs ${other[r]}`);
   }
+});
+
+Deno.test("a user plugin reads the content mask at the raw pixels (the docs' guided brightness)", async () => {
+  const brightness = definePlugin({
+    name: "brightness",
+    description: "mean pixel value inside the content mask close to a target",
+    reference: "content",
+    options: {},
+    layers: () => ["image"],
+    targets: () => ({}),
+    cost: ({ features, mask }) => {
+      const m = mask("image")!;
+      return square(sub(div(reduceSum(mul(features("image"), m)), mul(reduceSum(m), 3)), 0.9));
+    },
+  });
+  const grey = rgbImage(16, 16, new Float32Array(3 * 256).fill(0.5));
+  const { image } = await stylize({
+    network: net,
+    plugins: [brightness.use({}, 1)],
+    content: grey,
+    masks: { content: maskOf(16, 16, (x) => (x < 8 ? 1 : 0)) },
+    settings: { size: 16, scales: 1, iterations: 30, noise: 0, backend: "wasm" },
+  });
+  let left = 0;
+  let right = 0;
+  for (let p = 0; p < 256; p++) p % 16 < 8 ? (left += image.data[p]) : (right += image.data[p]);
+  assertAlmostEquals(left / 128, 0.9, 1e-3);
+  assertAlmostEquals(right / 128, 0.5, 1e-6);
 });
