@@ -258,6 +258,59 @@ Deno.test("a texture share has no content image", async () => {
   });
 });
 
+Deno.test("style masks: one entry per style (a file or none) are stored and returned; bad ones → 400", async () => {
+  const maskPng = await bytesOf(raw(48, 36, (x) => (x < 24 ? 255 : 0)).png());
+  const png = (b: Uint8Array) => new Blob([b as BlobPart], { type: "image/png" });
+  await withApp(async (call, _store, kvPath) => {
+    const res = await post(
+      call,
+      shareForm({
+        styles: [styleJpg, style2Webp],
+        extra: [["style-mask", png(maskPng)], ["style-mask", "none"]],
+      }),
+    );
+    assertEquals(res.status, 201);
+    const share = await (await call(`/api/shares/${(await res.json()).id}`)).json();
+    assertEquals(share.styleMasks, [await sha256Hex(maskPng), null]);
+    const image = await call(`/api/images/${share.styleMasks[0]}`);
+    assertEquals(new Uint8Array(await image.arrayBuffer()), maskPng);
+    const before = await countKeys(kvPath, ["share"]);
+    const refused: [FormParts, number, string][] = [
+      [
+        { extra: [["style-mask", png(maskPng)], ["style-mask", "none"]] },
+        400,
+        "expected one entry per style image (1)",
+      ],
+      [
+        { extra: [["style-mask", png(resultPng)]] },
+        400,
+        "style-mask[0]: 32×24 does not match the content image's 48×36",
+      ],
+      [{ extra: [["style-mask", "sky.png"]] }, 400, `a text entry must be "none"`],
+      [{ extra: [["style-mask", "none"]] }, 400, `every entry is "none"`],
+      [
+        {
+          content: null,
+          recipe: { ...RECIPE, plugins: [{ plugin: "style", weight: 1 }] },
+          extra: [["style-mask", png(maskPng)]],
+        },
+        400,
+        "masks need a content image",
+      ],
+      [{ extra: [["style-mask", new Blob(["not an image"])]] }, 415, "style-mask[0]"],
+      [
+        { recipe: { ...RECIPE, masks: { styles: ["/etc/passwd"] } } },
+        400,
+        "masks travel in a share as style-mask files",
+      ],
+    ];
+    for (const [parts, status, message] of refused) {
+      await expectError(await post(call, shareForm(parts)), status, message);
+    }
+    assertEquals(await countKeys(kvPath, ["share"]), before, "nothing stored for a refused share");
+  });
+});
+
 Deno.test("the share page renders the share through renderPage; an unknown one is the HTML 404 page", async () => {
   await withApp(async (call) => {
     const { id } = await (await post(call, shareForm())).json();

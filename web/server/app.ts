@@ -115,7 +115,7 @@ export async function createApp(options: AppOptions): Promise<App> {
     const share = await store.getShare(c.req.param("id"));
     if (!share) return await notFoundPage(c.req.raw);
     const images: Record<string, ImageMeta> = {};
-    for (const sha of [share.content, ...share.styles, share.result]) {
+    for (const sha of [share.content, ...share.styles, share.result, ...(share.styleMasks ?? [])]) {
       const meta = sha ? await store.getImageMeta(sha) : null;
       if (sha && meta) images[sha] = meta;
     }

@@ -25,6 +25,8 @@ export interface ShareForPage {
   styles: string[];
   /** Result image hash. */
   result: string;
+  /** Per style image, its mask's hash or null (absent: no masks). */
+  styleMasks?: (string | null)[];
 }
 
 /** What a page is rendered from. */
@@ -134,6 +136,7 @@ export function pageRenderer(manifest: AssetManifest): (request: PageRequest) =>
         content: request.share.content && imageUrl(request.share.content),
         styles: request.share.styles.map(imageUrl),
         result: imageUrl(request.share.result),
+        styleMasks: (request.share.styleMasks ?? []).map((m) => m && imageUrl(m)),
       }
       : undefined;
     const props: PlaygroundProps = {

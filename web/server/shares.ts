@@ -2,8 +2,9 @@
  * The share-link API:
  *
  * - `POST /api/shares` (multipart/form-data: `recipe` JSON text, optional
- *   `content` file, 1–8 `style` files, one `result` file) → 201
- *   `{ id, url }`;
+ *   `content` file, 1–8 `style` files, one `result` file, and optionally
+ *   one `style-mask` entry per style image — a mask image of the content
+ *   image's size, or the text `none`) → 201 `{ id, url }`;
  * - `GET /api/shares/:id` → the share as JSON;
  * - `GET /api/images/:sha` → the image bytes, cached for good (the URL
  *   names the content).
@@ -34,7 +35,7 @@ export const MAX_STYLES = 8;
 /** Longest recipe text, bytes: KV values are at most 64 KiB. */
 export const MAX_RECIPE_BYTES = 16 * 1024;
 
-const FIELDS = new Set(["recipe", "content", "style", "result"]);
+const FIELDS = new Set(["recipe", "content", "style", "result", "style-mask"]);
 
 /** Options of {@linkcode shareRoutes}. */
 export interface ShareApiOptions {
@@ -60,6 +61,9 @@ export function checkRecipe(text: string): Recipe {
     json = JSON.parse(text);
   } catch (e) {
     throw new HttpError(400, `recipe: malformed JSON (${(e as Error).message})`);
+  }
+  if (typeof json === "object" && json !== null && "masks" in json) {
+    throw new HttpError(400, "recipe: masks travel in a share as style-mask files, not names");
   }
   try {
     return parseRecipe(json, BUILTIN_PLUGINS, { browser: true }).recipe;
@@ -127,25 +131,64 @@ async function createShare(c: Context, options: ShareApiOptions): Promise<Respon
       `recipe: styleWeights has ${recipe.styleWeights.length} weights for ${styles.length} style image(s)`,
     );
   }
+  const masks = styleMasks(form, styles.length, content !== undefined);
   // Every image is checked before any is stored.
   const named: [string, File][] = content ? [["content", content]] : [];
   styles.forEach((file, i) => named.push([`style[${i}]`, file]));
   named.push(["result", result]);
-  const checked: { bytes: Uint8Array; info: CheckedImage }[] = [];
+  masks.forEach((file, i) => file && named.push([`style-mask[${i}]`, file]));
+  const checked: { label: string; bytes: Uint8Array; info: CheckedImage }[] = [];
   for (const [label, file] of named) {
     const bytes = new Uint8Array(await file.arrayBuffer());
-    checked.push({ bytes, info: await checkImage(bytes, label, options.limits) });
+    checked.push({ label, bytes, info: await checkImage(bytes, label, options.limits) });
   }
-  const shas: string[] = [];
-  for (const { bytes, info } of checked) shas.push(await options.store.putImage(bytes, info));
+  for (const { label, info } of checked.filter((c) => c.label.startsWith("style-mask"))) {
+    const c = checked[0].info;
+    if (info.width !== c.width || info.height !== c.height) {
+      throw new HttpError(
+        400,
+        `${label}: ${info.width}×${info.height} does not match the content image's ${c.width}×${c.height}`,
+      );
+    }
+  }
+  const sha = new Map<string, string>();
+  for (const { label, bytes, info } of checked) {
+    sha.set(label, await options.store.putImage(bytes, info));
+  }
   const id = await options.store.createShare({
     recipe,
-    content: content ? shas[0] : null,
-    styles: shas.slice(content ? 1 : 0, -1),
-    result: shas[shas.length - 1],
+    content: content ? sha.get("content")! : null,
+    styles: styles.map((_, i) => sha.get(`style[${i}]`)!),
+    result: sha.get("result")!,
+    ...(masks.length
+      ? { styleMasks: masks.map((m, i) => m ? sha.get(`style-mask[${i}]`)! : null) }
+      : {}),
   });
   const url = `/s/${id}`;
   return c.json({ id, url }, 201, { location: url });
+}
+
+/**
+ * The `style-mask` entries: none at all, or one per style image, each a
+ * file or the text `none`; at least one file; only with a content image.
+ */
+function styleMasks(form: FormData, styles: number, hasContent: boolean): (File | null)[] {
+  const entries = form.getAll("style-mask");
+  if (!entries.length) return [];
+  if (!hasContent) throw new HttpError(400, "style-mask: masks need a content image");
+  if (entries.length !== styles) {
+    throw new HttpError(
+      400,
+      `style-mask: expected one entry per style image (${styles}), a file or "none", got ${entries.length}`,
+    );
+  }
+  const masks = entries.map((v) => {
+    if (typeof v !== "string") return v;
+    if (v === "none") return null;
+    throw new HttpError(400, `style-mask: a text entry must be "none"`);
+  });
+  if (!masks.some((m) => m)) throw new HttpError(400, `style-mask: every entry is "none"`);
+  return masks;
 }
 
 async function getShare(c: Context, store: ShareStore): Promise<Response> {

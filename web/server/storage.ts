@@ -53,6 +53,8 @@ export interface ShareInput {
   styles: string[];
   /** SHA-256 of the result image. */
   result: string;
+  /** Per style image, SHA-256 of its mask over the content image, or `null`. */
+  styleMasks?: (string | null)[];
 }
 
 /** A stored share, as the API returns it. */
@@ -67,6 +69,8 @@ export interface Share {
   styles: string[];
   /** SHA-256 of the result image. */
   result: string;
+  /** Per style image, SHA-256 of its mask over the content image, or `null` (absent: no masks). */
+  styleMasks?: (string | null)[];
   /** When it was created (ISO 8601). */
   createdAt: string;
 }
@@ -164,7 +168,12 @@ export class ShareStore {
    * replaced by another.
    */
   async createShare(input: ShareInput): Promise<string> {
-    const shas = [...(input.content ? [input.content] : []), ...input.styles, input.result];
+    const shas = [
+      ...(input.content ? [input.content] : []),
+      ...input.styles,
+      input.result,
+      ...(input.styleMasks ?? []).filter((m): m is string => m !== null),
+    ];
     for (const sha of shas) {
       if (!(await this.hasImage(sha))) throw new Error(`createShare: image ${sha} is not stored`);
     }
@@ -176,6 +185,7 @@ export class ShareStore {
         content: input.content ?? null,
         styles: [...input.styles],
         result: input.result,
+        ...(input.styleMasks ? { styleMasks: [...input.styleMasks] } : {}),
         createdAt: new Date().toISOString(),
       };
       const key = ["share", id];
