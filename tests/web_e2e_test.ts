@@ -1,10 +1,10 @@
 /**
  * The playground end to end in real headless Chromium (Debian's chromium,
  * driven by playwright-core over CDP): load the page, add two images, find
- * an over-the-limit size refused in the schema's words, run a few iterations
- * on wasm with the tiny network, watch the preview change,
- * share, open the link in a fresh context and find the same settings, images
- * and result. Screenshots of each step go to test-results/.
+ * an over-the-limit size refused in the schema's words, paint where each of
+ * two styles goes, run a few iterations on wasm with the tiny network, watch
+ * the preview change, share, open the link in a fresh context and find the
+ * same settings, images, masks and result. Screenshots of each step go to test-results/.
  */
 
 import { chromium } from "playwright-core";
@@ -58,6 +58,8 @@ Deno.test({
       await page.setInputFiles("#content-file", `${root}examples/cat.jpg`);
       await page.setInputFiles("#style-file", `${root}examples/kandinsky.jpg`);
       await page.waitForSelector(".styles li");
+      await page.setInputFiles("#style-file", `${root}examples/great_wave.jpg`);
+      await page.waitForFunction(() => document.querySelectorAll(".styles li").length === 2);
       await page.selectOption("#network", "tiny");
       // The page refuses what the schema refuses for browsers, in the schema's words.
       const problem = () => page.textContent("#recipe-problem").catch(() => null);
@@ -79,6 +81,46 @@ Deno.test({
       await page.dispatchEvent("#scales", "change");
       await page.selectOption("#backend", "wasm");
       await page.screenshot({ path: `${shots}/playground_1_images.png` });
+
+      // Paint: style 1 down the left side, style 2 in the lower right; undo works.
+      const maskPixels = (p: typeof page) =>
+        p.evaluate(() => {
+          const c = document.getElementById("mask-canvas") as HTMLCanvasElement;
+          return Array.from(c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data);
+        });
+      const box = (await page.locator("#mask-canvas").boundingBox())!;
+      const drag = async (points: [number, number][]) => {
+        await page.mouse.move(box.x + points[0][0] * box.width, box.y + points[0][1] * box.height);
+        await page.mouse.down();
+        for (const [x, y] of points.slice(1)) {
+          await page.mouse.move(box.x + x * box.width, box.y + y * box.height, { steps: 5 });
+        }
+        await page.mouse.up();
+      };
+      await page.fill("#brush-size", "40");
+      await page.dispatchEvent("#brush-size", "input");
+      await page.check("#mask-tool-1");
+      await drag([[0.1, 0.1], [0.1, 0.9]]);
+      const leftOnly = await maskPixels(page);
+      await page.check("#mask-tool-2");
+      await drag([[0.7, 0.6], [0.9, 0.9]]);
+      const twoStrokes = await maskPixels(page);
+      await drag([[0.5, 0.1], [0.6, 0.2]]);
+      await page.click("#mask-undo");
+      // The canvas is redrawn after the click returns: wait for the undone stroke to go.
+      await page.waitForFunction((want) => {
+        const c = document.getElementById("mask-canvas") as HTMLCanvasElement;
+        const data = c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data;
+        return data.every((v, i) => v === want[i]);
+      }, twoStrokes);
+      const painted = await maskPixels(page);
+      assert(painted.some((v, i) => v !== leftOnly[i]), "the second stroke stayed");
+      const colours = new Set<string>();
+      for (let i = 0; i < painted.length; i += 4) {
+        if (painted[i + 3]) colours.add(painted.slice(i, i + 3).join(","));
+      }
+      assertEquals(colours.size, 2, "two styles, two colours");
+      await page.screenshot({ path: `${shots}/playground_1b_masks.png` });
 
       // 2. Run: the preview canvas changes while it runs.
       const canvasData = () =>
@@ -127,7 +169,16 @@ Deno.test({
       assertEquals(await other.inputValue("#size"), "64");
       assertEquals(await other.inputValue("#iterations"), "12");
       assertEquals(await other.inputValue("#backend"), "wasm");
-      assertEquals(await other.locator(".styles li").count(), 1);
+      assertEquals(await other.locator(".styles li").count(), 2);
+      await other.waitForSelector("#mask-canvas");
+      await other.waitForFunction(() => {
+        const c = document.getElementById("mask-canvas") as HTMLCanvasElement | null;
+        return c && c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data.some((v) => v);
+      });
+      const restored = await maskPixels(other);
+      assertEquals(restored.length, painted.length);
+      const diff = restored.filter((v, i) => v !== painted[i]).length;
+      assertEquals(diff, 0, "the painted masks are restored exactly");
       assert(
         await other.locator("#images-title ~ .drop img.thumb").count() >= 1,
         "content thumbnail shown",

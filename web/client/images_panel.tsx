@@ -8,6 +8,7 @@
 import type { JSX } from "preact";
 import { editRecipe, type PlaygroundState } from "./state.ts";
 import { pickImage } from "./images.ts";
+import { withoutStyle } from "./mask_paint.ts";
 
 /** Reads the first image of a file list, reporting problems on the state. */
 async function firstImage(state: PlaygroundState, files: FileList | File[] | null | undefined) {
@@ -81,6 +82,8 @@ export function ImagesPanel({ state }: { state: PlaygroundState }): JSX.Element 
   };
   const removeStyle = (i: number) => {
     state.styles.value = styles.filter((_, k) => k !== i);
+    const masks = state.masks.value;
+    if (masks) state.masks.value = withoutStyle(masks, i);
     editRecipe(state, (r) => {
       r.styleWeights = styles.map((_, k) => weightOf(k)).filter((_, k) => k !== i);
     });
@@ -96,12 +99,22 @@ export function ImagesPanel({ state }: { state: PlaygroundState }): JSX.Element 
         thumbnail={content?.url}
         onFiles={async (files) => {
           const image = await firstImage(state, files);
-          if (image) state.content.value = image;
+          if (!image) return;
+          state.content.value = image;
+          // A painting fits one content image only.
+          state.masks.value = undefined;
         }}
       />
       {content
         ? (
-          <button type="button" class="link" onClick={() => (state.content.value = undefined)}>
+          <button
+            type="button"
+            class="link"
+            onClick={() => {
+              state.content.value = undefined;
+              state.masks.value = undefined;
+            }}
+          >
             Remove the content image (texture synthesis)
           </button>
         )

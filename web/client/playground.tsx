@@ -10,6 +10,8 @@ import type { JSX } from "preact";
 import { useEffect, useMemo, useRef } from "preact/hooks";
 import { CostsPanel, SettingsPanel } from "./settings_panel.tsx";
 import { ImagesPanel } from "./images_panel.tsx";
+import { MaskPanel } from "./mask_panel.tsx";
+import { emptyPaint, paintFromMask } from "./mask_paint.ts";
 import { Runner, shareRun } from "./runner.ts";
 import { createState, type PlaygroundProps, type PlaygroundState } from "./state.ts";
 import { pickImage } from "./images.ts";
@@ -25,6 +27,17 @@ async function restoreShare(state: PlaygroundState, props: PlaygroundProps): Pro
     state.styles.value = await Promise.all(
       share.styles.map((u, i) => load(u, `shared style ${i + 1}`)),
     );
+    const content = state.content.value;
+    if (content && share.styleMasks.some((m) => m)) {
+      const paint = emptyPaint(content.width, content.height);
+      for (const [i, url] of share.styleMasks.entries()) {
+        if (!url) continue;
+        const mask = await load(url, `shared mask ${i + 1}`);
+        // A grey mask: its red plane is its value.
+        paintFromMask(paint, mask.planar.subarray(0, mask.width * mask.height), i + 1);
+      }
+      state.masks.value = paint;
+    }
     const result = await load(share.result, "shared result");
     const canvas = new OffscreenCanvas(result.width, result.height);
     const g = canvas.getContext("2d")!;
@@ -156,6 +169,7 @@ export function Playground(props: PlaygroundProps): JSX.Element {
     <div class="playground">
       <div class="controls">
         <ImagesPanel state={state} />
+        <MaskPanel state={state} />
         <SettingsPanel state={state} />
         <CostsPanel state={state} networks={props.networks} />
       </div>

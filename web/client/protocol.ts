@@ -35,6 +35,8 @@ export type ToWorker =
     recipe: Recipe;
     content?: PlanarImage;
     styles: PlanarImage[];
+    /** Per style image, its mask over the content image (width·height values in [0, 1]), or null. */
+    styleMasks?: (Float32Array | null)[];
     /**
      * The web build's network bundles: network name → URL
      * (`AssetManifest.bundles`); a network without one is made from its seed.

@@ -7,6 +7,7 @@
 
 import type { FromWorker, PlanarImage, ToWorker } from "./protocol.ts";
 import { encodePng } from "./images.ts";
+import { isPainted, maskRgba, styleMasks } from "./mask_paint.ts";
 import type { PlaygroundProps, PlaygroundState } from "./state.ts";
 import type { Recipe } from "../../mod.ts";
 
@@ -23,6 +24,14 @@ function runnableRecipe(state: PlaygroundState): Recipe {
     );
   }
   return recipe;
+}
+
+/** Each style image's painted mask, or undefined when nothing is painted (or no content image). */
+function paintedMasks(state: PlaygroundState): (Float32Array | undefined)[] | undefined {
+  const paint = state.masks.value;
+  const content = state.content.value;
+  if (!content || !isPainted(paint) || paint!.width !== content.width) return undefined;
+  return styleMasks(paint!, state.styles.value.length);
 }
 
 /** Starts and stops runs of one playground. */
@@ -62,11 +71,13 @@ export class Runner {
       height: i.height,
       data: i.planar.slice(),
     });
+    const masks = paintedMasks(s);
     const message: ToWorker = {
       type: "start",
       recipe,
       content: content && planar(content),
       styles: styles.map(planar),
+      ...(masks ? { styleMasks: masks.map((m) => m ?? null) } : {}),
       bundles: this.#assets.bundles,
     };
     this.#worker ??= this.#spawn();
@@ -74,7 +85,11 @@ export class Runner {
     s.status.value = { phase: "loading", message: "loading the network…" };
     s.finished.value = false;
     s.shared.value = {};
-    const transfer = [message.content?.data.buffer, ...message.styles.map((x) => x.data.buffer)]
+    const transfer = [
+      message.content?.data.buffer,
+      ...message.styles.map((x) => x.data.buffer),
+      ...(message.styleMasks ?? []).map((m) => m?.buffer),
+    ]
       .filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
     this.#worker.postMessage(message, transfer);
   }
@@ -168,6 +183,17 @@ export async function shareRun(state: PlaygroundState): Promise<void> {
       form.set("content", blob(state.content.value), state.content.value.name);
     }
     for (const s of state.styles.value) form.append("style", blob(s), s.name);
+    const masks = paintedMasks(state);
+    const content = state.content.value;
+    if (masks && content) {
+      for (const [i, m] of masks.entries()) {
+        if (!m) form.append("style-mask", "none");
+        else {
+          const png = await encodePng(maskRgba(m), content.width, content.height);
+          form.append("style-mask", png, `mask-${i + 1}.png`);
+        }
+      }
+    }
     form.set("result", await encodePng(image.rgba, image.width, image.height), "result.png");
     const response = await fetch("/api/shares", { method: "POST", body: form });
     const body = await response.json();

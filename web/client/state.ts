@@ -10,6 +10,7 @@ import { computed, type ReadonlySignal, type Signal, signal } from "@preact/sign
 import { BUILTIN_PLUGINS, type Plugin, type Recipe } from "../../mod.ts";
 import { recipeProblem } from "./recipe_problem.ts";
 import type { PickedImage } from "./images.ts";
+import type { MaskPaint } from "./mask_paint.ts";
 import type { RgbaImage } from "./protocol.ts";
 
 /** A network the playground offers, with what its pickers need. */
@@ -32,6 +33,8 @@ export interface SharedRun {
   styles: string[];
   /** The stored result. */
   result: string;
+  /** Per style image, the URL of its mask over the content image, or null (empty: no masks). */
+  styleMasks: (string | null)[];
 }
 
 /** What the server renders the playground with. */
@@ -76,6 +79,8 @@ export interface PlaygroundState {
   content: Signal<PickedImage | undefined>;
   /** The style images, in order (blend weights live in the recipe). */
   styles: Signal<PickedImage[]>;
+  /** Where each style goes, painted over the content image (absent: nothing painted). */
+  masks: Signal<MaskPaint | undefined>;
   /** The run. */
   status: Signal<RunStatus>;
   /** The latest preview or result. */
@@ -102,6 +107,7 @@ export function createState(props: PlaygroundProps): PlaygroundState {
     problem: computed(() => recipeProblem(recipe.value, plugins.value)),
     content: signal(undefined),
     styles: signal([]),
+    masks: signal(undefined),
     status: signal({ phase: "idle" }),
     image: signal(undefined),
     finished: signal(false),

@@ -10,7 +10,14 @@
 
 /// <reference lib="webworker" />
 
-import { BUILTIN_PLUGINS, NETWORKS, parseRecipe, type RgbImage, stylize } from "../../mod.ts";
+import {
+  BUILTIN_PLUGINS,
+  maskImage,
+  NETWORKS,
+  parseRecipe,
+  type RgbImage,
+  stylize,
+} from "../../mod.ts";
 import { decodeNetworkBundle } from "../../core/network/bundle.ts";
 import type { FeatureNetwork } from "../../core/network/feature_network.ts";
 import { resolveNetwork } from "../../core/network/registry.ts";
@@ -80,9 +87,15 @@ async function start(message: Extract<ToWorker, { type: "start" }>): Promise<voi
     // The browser's limits: what the page and the share server allow, no more.
     const { recipe, uses } = parseRecipe(message.recipe, BUILTIN_PLUGINS, { browser: true });
     const net = await network(recipe.network, recipe.seed, message.bundles);
-    const { version: _v, plugins: _p, ...settings } = recipe;
+    const { version: _v, plugins: _p, masks: _m, ...settings } = recipe;
+    const { content, styleMasks } = message;
+    const masks = content && styleMasks?.length
+      ? {
+        styles: styleMasks.map((m) => m ? maskImage(content.width, content.height, m) : undefined),
+      }
+      : undefined;
     const result = await stylize(
-      { network: net, plugins: uses, content: message.content, styles: message.styles, settings },
+      { network: net, plugins: uses, content, styles: message.styles, masks, settings },
       {
         signal: controller.signal,
         onNotice: (text) => post({ type: "notice", message: text }),
