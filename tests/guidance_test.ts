@@ -153,6 +153,18 @@ Deno.test("one all-white region is the unguided cost", async () => {
   }
 });
 
+Deno.test("two styles on one region blend there: the gradient of the target blend", async () => {
+  // Σ w_s·‖G − G_s‖² and ‖G − Σ w_s·G_s‖² differ by a constant: the same gradient.
+  const two = [{ image: noise(12, 10, 14), weight: 3 }, { image: noise(12, 10, 15), weight: 1 }];
+  const spec = { network: net, plugins: [style.use({}, 1)], size, styles: two };
+  const blended = await totalAndGradient(spec);
+  const white = maskOf(12, 10, () => 1);
+  const guided = await totalAndGradient({ ...spec, guidance: { styles: [white, white] } });
+  // Each style's region cost has the factor (number of styles)·w_s.
+  const twice = blended.gradient.map((g) => 2 * g);
+  assert(relativeError(guided.gradient, twice) < 1e-4, `${relativeError(guided.gradient, twice)}`);
+});
+
 Deno.test("guided style and content gradients match finite differences, both methods", async () => {
   for (const method of ["area", "receptive"] as const) {
     const { total, gradient, objective, pixels } = await totalAndGradient({

@@ -173,7 +173,14 @@ export function MaskPanel({ state }: { state: PlaygroundState }): JSX.Element | 
         value={radius}
         onInput={(e) => setRadius(Number((e.currentTarget as HTMLInputElement).value))}
       />
-      <div class="mask-stage">
+      <div
+        class="mask-stage"
+        onDragOver={(e) => e.preventDefault()}
+        onDrop={(e) => {
+          e.preventDefault();
+          load(e.dataTransfer?.files ?? null);
+        }}
+      >
         <img src={content.url} alt="" />
         <canvas
           ref={canvas}
@@ -210,7 +217,9 @@ export function MaskPanel({ state }: { state: PlaygroundState }): JSX.Element | 
         >
           Clear
         </button>
-        <label for="mask-file" class="link">Load a mask image for this style</label>
+        <label for="mask-file" class="link">
+          Load (or drop) a mask image for this style
+        </label>
         <input
           id="mask-file"
           type="file"
