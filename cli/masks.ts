@@ -70,8 +70,8 @@ export function checkMaskCount(files: RecipeMasks, styleCount: number): void {
     const n = files[key]?.length ?? 0;
     if (n > styleCount) {
       throw new UsageError(
-        `${n} ${flag} files for ${styleCount} style image(s); give at most one per style image ` +
-          `(in the style images' order, "none" to skip one)`,
+        `${n} ${flag} files (or the recipe's masks.${key}) for ${styleCount} style image(s); ` +
+          `give at most one per style image (in the style images' order, "none" to skip one)`,
       );
     }
   }
@@ -86,7 +86,8 @@ export async function readMasks(
   const read = async (path: string | null | undefined): Promise<Mask | undefined> => {
     if (!path) return undefined;
     try {
-      return maskFromImage(await readImage(path, options));
+      // Transparent is outside, as in the playground.
+      return maskFromImage(await readImage(path, { ...options, background: "black" }));
     } catch (e) {
       if (e instanceof Error) e.message = `${labels.get(path)}: ${e.message}`;
       throw e;

@@ -135,6 +135,47 @@ export function styleRegions(
 }
 
 /**
+ * The weight of each style image's regional cost, so that every covered
+ * pixel gets the style at full strength: style s gets
+ * w_s·Σ_p M_s² / Σ_p M_s²·(Σ_t w_t·M_t²). Disjoint regions each get 1;
+ * styles sharing a region split it by their blend weights (which is then
+ * exactly the blend of their targets). An empty region gets 0.
+ */
+export function regionWeights(regions: readonly Mask[], weights: readonly number[]): number[] {
+  const n = regions[0]?.data.length ?? 0;
+  const cover = new Float64Array(n);
+  regions.forEach((r, s) => {
+    for (let p = 0; p < n; p++) cover[p] += weights[s] * r.data[p] ** 2;
+  });
+  return regions.map((r, s) => {
+    let own = 0;
+    let shared = 0;
+    for (let p = 0; p < n; p++) {
+      const m2 = r.data[p] ** 2;
+      own += m2;
+      shared += m2 * cover[p];
+    }
+    return shared > 0 ? weights[s] * own / shared : 0;
+  });
+}
+
+/** A mask mirrored by `pad` pixels on every side (as the network pads its input). */
+function padMask(mask: Mask, pad: number): Mask {
+  if (pad <= 0) return mask;
+  const w = mask.width + 2 * pad;
+  const h = mask.height + 2 * pad;
+  const mirror = (i: number, n: number) => (i < 0 ? -i : i >= n ? 2 * (n - 1) - i : i);
+  const data = new Float32Array(w * h);
+  for (let y = 0; y < h; y++) {
+    const sy = mirror(y - pad, mask.height);
+    for (let x = 0; x < w; x++) {
+      data[y * w + x] = mask.data[sy * mask.width + mirror(x - pad, mask.width)];
+    }
+  }
+  return { width: w, height: h, data };
+}
+
+/**
  * Area average of a mask onto a `width × height` grid: each cell is the mean
  * of the pixels it covers (fractional at the cell's edges).
  */
@@ -192,12 +233,13 @@ export function layerMasks(
 ): (layer: string) => Tensor {
   const pixels = constant(mask.data, [1, 1, mask.height, mask.width], { name: "mask" });
   const cache = new Map<string, Tensor>([[IMAGE_LAYER, pixels]]);
+  // The layers see the image mirror-padded like this; so does the mask.
+  const pad = Math.min(options.inputPadding ?? 0, Math.min(mask.width, mask.height) - 1);
   let propagated = false;
   return (layer) => {
     if (options.method === "receptive" && !propagated) {
       propagated = true;
-      const side = Math.min(mask.width, mask.height);
-      const padded = padReflect(pixels, Math.min(options.inputPadding ?? 0, side - 1));
+      const padded = padReflect(pixels, pad);
       const layers = [...new Set(options.layers.filter((l) => l !== IMAGE_LAYER))];
       for (const [name, t] of Object.entries(network.guidance(padded, layers))) {
         cache.set(name, t);
@@ -211,7 +253,7 @@ export function layerMasks(
       );
     }
     const [, , h, w] = options.shapeOf(layer);
-    t = constant(areaResize(mask, { width: w, height: h }), [1, 1, h, w]);
+    t = constant(areaResize(padMask(mask, pad), { width: w, height: h }), [1, 1, h, w]);
     cache.set(layer, t);
     return t;
   };

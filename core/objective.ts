@@ -33,6 +33,7 @@ import {
   layerMasks,
   type Mask,
   maskCoverage,
+  regionWeights,
   resizeMask,
   styleRegions,
 } from "./guidance.ts";
@@ -376,6 +377,7 @@ export async function compileObjective(
   const { width, height } = spec.size;
   const contentMask = spec.guidance?.content && resizeMask(spec.guidance.content, spec.size);
   const regions = styleRegions(spec.guidance?.styles, spec.styles?.length ?? 0, spec.size);
+  const strength = regions && regionWeights(regions, spec.styles!.map((s) => s.weight));
   const targets = await computeTargets(spec, info, layersOf, open, contentMask);
   const image = input("image", [1, 3, height, width]);
   const read = featureReader(spec.network, image, layersOf.flat(), spec.pooling);
@@ -416,25 +418,28 @@ export async function compileObjective(
       }
       return reshape(c, []);
     };
-    let cost: Tensor;
-    if (kind === "style" && regions) {
-      // One cost per style image over its own region; at equal blend weights
-      // each region gets the full weight.
-      const inside = sets.filter((s) => maskCoverage(regions[s.source]) > 0);
+    // With style masks: one cost per style image over its own region,
+    // weighted so each covered pixel gets the style at full strength. A
+    // plugin that ignores masks keeps its unguided blend and strength.
+    const guidedStyle = (): Tensor | undefined => {
+      if (kind !== "style" || !regions || !strength) return undefined;
+      const inside = sets.filter((s) => strength[s.source] > 0);
       if (!inside.length) {
         throw new OptionError("every style mask is empty (all black): no style would be applied");
       }
-      cost = addN(
-        inside.map((s) => mul(costOf(s, regions[s.source]), s.weight * regions.length)),
-      );
-    } else if (use.plugin.spec.blend === "costs") {
-      cost = addN(
-        sets.map((s) => mul(costOf(s, kind === "content" ? contentMask : undefined), s.weight)),
-      );
-    } else {
-      const blended = { arrays: blendTargets(sets), weight: 1, source: 0 };
-      cost = costOf(blended, kind === "content" ? contentMask : undefined);
-    }
+      const parts = [costOf(inside[0], regions[inside[0].source])];
+      if (!readsMask) return undefined;
+      for (const s of inside.slice(1)) parts.push(costOf(s, regions[s.source]));
+      return addN(parts.map((c, k) => mul(c, strength[inside[k].source])));
+    };
+    const unguided = (): Tensor => {
+      const mask = kind === "content" ? contentMask : undefined;
+      if (use.plugin.spec.blend === "costs") {
+        return addN(sets.map((s) => mul(costOf(s, mask), s.weight)));
+      }
+      return costOf({ arrays: blendTargets(sets), weight: 1, source: 0 }, mask);
+    };
+    const cost = guidedStyle() ?? unguided();
     const guided = (kind === "style" && regions) || (kind === "content" && contentMask);
     if (guided && !readsMask) {
       options.onNotice?.(

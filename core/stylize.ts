@@ -219,7 +219,20 @@ function checkMasks(
   const styles = input.styles ?? [];
   const output = outputSize(settings, input.content);
   const stretch = settings.stretchMasks;
-  const outputName = input.content ? "the content image" : "the output";
+  const outputName = input.content
+    ? "the content image"
+    : `the output (a texture of aspect ${settings.aspect})`;
+  if (masks.content && !input.content) {
+    throw new OptionError("a content mask needs a content image (a texture has none)");
+  }
+  const reads = (kind: "style" | "content") =>
+    input.plugins.some((u) => u.plugin.spec.reference === kind);
+  if (masks.styles?.some((m) => m) && !reads("style")) {
+    warn("style masks given, but no cost term uses the style images: the masks do nothing");
+  }
+  if (masks.content && !reads("content")) {
+    warn("a content mask given, but no cost term uses the content image: the mask does nothing");
+  }
   for (
     const [key, label] of [["styles", "style masks"], [
       "styleSources",

@@ -26,6 +26,8 @@ export class ImageError extends Error {
 export interface DecodeOptions {
   /** Refuse images with more pixels than this (default 100 million). */
   maxPixels?: number;
+  /** What transparent pixels are put over (default white; masks use black: transparent is outside). */
+  background?: "white" | "black";
 }
 
 /** The default pixel limit: 100 megapixels. */
@@ -102,7 +104,7 @@ export async function decodeImage(
   try {
     const { data, info } = await sharp(bytes, { limitInputPixels: false, failOn: "error" })
       .rotate() // EXIF orientation
-      .flatten({ background: "#ffffff" }) // alpha over white
+      .flatten({ background: options.background === "black" ? "#000000" : "#ffffff" })
       .toColourspace(deep ? "rgb16" : "srgb")
       .raw({ depth: deep ? "ushort" : "uchar" })
       .toBuffer({ resolveWithObject: true });

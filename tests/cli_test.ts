@@ -310,7 +310,7 @@ const usageCases: [string, string[], RegExp, number][] = [
   [
     "more style masks than style images",
     ["--style-mask", leftMask, "--style-mask", "none"],
-    /2 --style-mask files for 1 style image\(s\); give at most one per style image/,
+    /2 --style-mask files \(or the recipe's masks\.styles\) for 1 style image\(s\); give at most one per style image/,
     2,
   ],
   ["bad recipe JSON", ["--recipe", `${root}README.md`], /--recipe .*README\.md: not valid JSON/, 2],

@@ -21,7 +21,7 @@ import {
 } from "../mod.ts";
 import { content } from "../plugins/content.ts";
 import { definePlugin } from "../core/plugin.ts";
-import { areaResize, styleRegions } from "../core/guidance.ts";
+import { areaResize, layerMasks, regionWeights, styleRegions } from "../core/guidance.ts";
 import { FeatureNetwork } from "../core/network/feature_network.ts";
 import { randomWeights } from "../core/network/random_weights.ts";
 import { TINY } from "../core/network/tiny.ts";
@@ -96,6 +96,28 @@ Deno.test("receptive propagation follows the network's windows (plain loops on t
   }
 });
 
+Deno.test("with mirror padding around the input, both methods put a mask's edge in the same cell", () => {
+  const padded = new FeatureNetwork({ ...TINY, inputPadding: 4 }, net.weights);
+  const mask = maskOf(16, 16, (x) => (x < 6 ? 1 : 0));
+  const image = constant(new Float32Array(3 * 256), [1, 3, 16, 16]);
+  const features = padded.features(image, ["relu2"], { inputPadding: 4 });
+  const columns = (method: "area" | "receptive") => {
+    const read = layerMasks(padded, mask, {
+      method,
+      inputPadding: 4,
+      layers: ["relu2"],
+      shapeOf: (l) => features[l].shape,
+    });
+    const t = read("relu2");
+    const [, , h, w] = t.shape;
+    const values = evaluate([t], {})[0];
+    return Array.from({ length: w }, (_, x) => values[Math.floor(h / 2) * w + x] > 0.5);
+  };
+  // relu2 is 12 wide over the 24 px padded image: the edge at x = 6 (10 padded) is cell 5.
+  assertEquals(columns("area").indexOf(false), 5);
+  assertEquals(columns("receptive").indexOf(false), 5);
+});
+
 Deno.test("style regions: a style without a mask gets what the others leave", () => {
   const size = { width: 4, height: 2 };
   const left = maskOf(4, 2, (x) => (x < 2 ? 1 : 0));
@@ -160,9 +182,21 @@ Deno.test("two styles on one region blend there: the gradient of the target blen
   const blended = await totalAndGradient(spec);
   const white = maskOf(12, 10, () => 1);
   const guided = await totalAndGradient({ ...spec, guidance: { styles: [white, white] } });
-  // Each style's region cost has the factor (number of styles)·w_s.
-  const twice = blended.gradient.map((g) => 2 * g);
-  assert(relativeError(guided.gradient, twice) < 1e-4, `${relativeError(guided.gradient, twice)}`);
+  const err = relativeError(guided.gradient, blended.gradient);
+  assert(err < 1e-4, `gradient relative error ${err}`);
+});
+
+Deno.test("region weights: full strength on every covered pixel, shared regions split by blend weight", () => {
+  const left = maskOf(4, 1, (x) => (x < 2 ? 1 : 0));
+  const right = maskOf(4, 1, (x) => (x < 2 ? 0 : 1));
+  const all = maskOf(4, 1, () => 1);
+  const none = maskOf(4, 1, () => 0);
+  const near = (a: number[], b: number[]) =>
+    a.forEach((v, i) => assertAlmostEquals(v, b[i], 1e-12));
+  near(regionWeights([left, right], [0.75, 0.25]), [1, 1]);
+  near(regionWeights([left, right, right], [0.5, 0.25, 0.25]), [1, 0.5, 0.5]);
+  near(regionWeights([all, all], [0.75, 0.25]), [0.75, 0.25]);
+  near(regionWeights([left, none], [0.5, 0.5]), [1, 0]);
 });
 
 Deno.test("guided style and content gradients match finite differences, both methods", async () => {

@@ -45,6 +45,15 @@ Deno.test("transparent pixels are put over white", async () => {
   assertEquals(pixel(img, 2, 0), [255, 0, 0]);
 });
 
+Deno.test("masks put transparent pixels over black: transparent is outside", async () => {
+  const rgba = new Uint8Array(W * H * 4);
+  for (let p = 0; p < W * H; p++) rgba.set([255, 255, 255, p === 0 ? 0 : 255], p * 4);
+  const png = await sharp(rgba, { raw: { width: W, height: H, channels: 4 } }).png().toBuffer();
+  const img = await decodeImage(new Uint8Array(png), "mask.png", { background: "black" });
+  assertEquals(pixel(img, 0, 0), [0, 0, 0]);
+  assertEquals(pixel(img, 1, 0), [255, 255, 255]);
+});
+
 Deno.test("16-bit images keep their precision", async () => {
   // A 16-bit PNG (made by libvips from an 8-bit gradient) with one sample set
   // by hand between two 8-bit levels: it must come back at full precision.

@@ -210,6 +210,12 @@ Deno.test({
         "running again reproduces the result",
       );
       await other.screenshot({ path: `${shots}/playground_5_run_again.png` });
+      // Clear takes the painting off the canvas too.
+      await other.click("#mask-clear");
+      await other.waitForFunction(() => {
+        const c = document.getElementById("mask-canvas") as HTMLCanvasElement;
+        return c.getContext("2d")!.getImageData(0, 0, c.width, c.height).data.every((v) => v === 0);
+      });
       assertEquals(errors, []);
     } finally {
       await browser.close().catch(() => {});

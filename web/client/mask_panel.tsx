@@ -26,7 +26,11 @@ import {
 const UNDO_STEPS = 30;
 
 function draw(canvas: HTMLCanvasElement | null, paint: MaskPaint | undefined): void {
-  if (!canvas || !paint) return;
+  if (!canvas) return;
+  if (!paint) {
+    canvas.getContext("2d")!.clearRect(0, 0, canvas.width, canvas.height);
+    return;
+  }
   canvas.width = paint.width;
   canvas.height = paint.height;
   const rgba = overlayRgba(paint);
@@ -60,7 +64,8 @@ async function maskFile(
   const rgba = g.getImageData(0, 0, size.width, size.height).data;
   return Float32Array.from(
     { length: size.width * size.height },
-    (_, p) => (rgba[4 * p] + rgba[4 * p + 1] + rgba[4 * p + 2]) / (3 * 255),
+    // Transparent is outside, as on the command line.
+    (_, p) => (rgba[4 * p] + rgba[4 * p + 1] + rgba[4 * p + 2]) * rgba[4 * p + 3] / (3 * 255 * 255),
   );
 }
 
@@ -76,6 +81,11 @@ export function MaskPanel({ state }: { state: PlaygroundState }): JSX.Element | 
   const undo = useRef<Uint8Array[]>([]);
   const stroke = useRef<{ paint: MaskPaint; x: number; y: number } | undefined>(undefined);
   useEffect(() => draw(canvas.current, paint), [paint, content]);
+  // Undo steps and the brush belong to one content image and one list of styles.
+  useEffect(() => {
+    undo.current = [];
+    setTool(1);
+  }, [content, styles.length]);
   if (!content || !styles.length) return null;
   const label = tool > styles.length ? 1 : tool;
   const current = () =>
@@ -94,6 +104,8 @@ export function MaskPanel({ state }: { state: PlaygroundState }): JSX.Element | 
     };
   };
   const down = (e: PointerEvent) => {
+    // One finger or the main mouse button paints; a second finger does not restart the stroke.
+    if (!e.isPrimary || (e.pointerType === "mouse" && e.button !== 0) || stroke.current) return;
     (e.currentTarget as HTMLCanvasElement).setPointerCapture(e.pointerId);
     remember();
     const base = current();
@@ -105,17 +117,22 @@ export function MaskPanel({ state }: { state: PlaygroundState }): JSX.Element | 
   };
   const move = (e: PointerEvent) => {
     const s = stroke.current;
-    if (!s) return;
+    if (!s || !e.isPrimary) return;
     const p = at(e);
     paintStroke(s.paint, s, p, { radius, label });
     s.x = p.x;
     s.y = p.y;
     draw(canvas.current, s.paint);
   };
-  const up = () => {
+  const up = (e: PointerEvent) => {
     const s = stroke.current;
+    if (!s || !e.isPrimary) return;
     stroke.current = undefined;
-    if (s) commit(s.paint);
+    if (e.type === "pointercancel") {
+      // The stroke was taken over (a scroll, a gesture): drop it.
+      undo.current = undo.current.slice(0, -1);
+      draw(canvas.current, paint);
+    } else commit(s.paint);
   };
   const load = async (files: FileList | null) => {
     const file = files?.[0];

@@ -30,7 +30,8 @@ function runnableRecipe(state: PlaygroundState): Recipe {
 function paintedMasks(state: PlaygroundState): (Float32Array | undefined)[] | undefined {
   const paint = state.masks.value;
   const content = state.content.value;
-  if (!content || !isPainted(paint) || paint!.width !== content.width) return undefined;
+  if (!content || !isPainted(paint)) return undefined;
+  if (paint!.width !== content.width || paint!.height !== content.height) return undefined;
   return styleMasks(paint!, state.styles.value.length);
 }
 
