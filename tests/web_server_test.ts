@@ -193,11 +193,13 @@ Deno.test("a share round-trips: 201 with an id and url, the share JSON, identica
       "content",
       "createdAt",
       "id",
+      "names",
       "recipe",
       "result",
       "styles",
     ]);
     assertEquals(share.id, id);
+    assertEquals(share.names, { content: "content.png", styles: ["style0.jpg", "style1.jpg"] });
     assertEquals(share.content, await sha256Hex(contentPng));
     assertEquals(share.styles, [await sha256Hex(styleJpg), await sha256Hex(style2Webp)]);
     assertEquals(share.result, await sha256Hex(resultPng));

@@ -23,9 +23,11 @@ async function restoreShare(state: PlaygroundState, props: PlaygroundProps): Pro
   const load = async (url: string, name: string) =>
     pickImage(await (await fetch(url)).blob(), name);
   try {
-    if (share.content) state.content.value = await load(share.content, "shared content");
+    if (share.content) {
+      state.content.value = await load(share.content, share.names.content ?? "content image");
+    }
     state.styles.value = await Promise.all(
-      share.styles.map((u, i) => load(u, `shared style ${i + 1}`)),
+      share.styles.map((u, i) => load(u, share.names.styles[i] ?? `style image ${i + 1}`)),
     );
     const content = state.content.value;
     if (content && share.styleMasks.some((m) => m)) {

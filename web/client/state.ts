@@ -35,6 +35,8 @@ export interface SharedRun {
   result: string;
   /** Per style image, the URL of its mask over the content image, or null (empty: no masks). */
   styleMasks: (string | null)[];
+  /** The images' file names, for labels. */
+  names: { content: string | null; styles: string[] };
 }
 
 /** What the server renders the playground with. */

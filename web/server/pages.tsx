@@ -27,6 +27,8 @@ export interface ShareForPage {
   result: string;
   /** Per style image, its mask's hash or null (absent: no masks). */
   styleMasks?: (string | null)[];
+  /** The images' file names (absent in older shares). */
+  names?: { content: string | null; styles: string[] };
 }
 
 /** What a page is rendered from. */
@@ -137,6 +139,10 @@ export function pageRenderer(manifest: AssetManifest): (request: PageRequest) =>
         styles: request.share.styles.map(imageUrl),
         result: imageUrl(request.share.result),
         styleMasks: (request.share.styleMasks ?? []).map((m) => m && imageUrl(m)),
+        names: request.share.names ?? {
+          content: request.share.content && "shared content",
+          styles: request.share.styles.map((_, i) => `shared style ${i + 1}`),
+        },
       }
       : undefined;
     const props: PlaygroundProps = {

@@ -163,9 +163,29 @@ async function createShare(c: Context, options: ShareApiOptions): Promise<Respon
     ...(masks.length
       ? { styleMasks: masks.map((m, i) => m ? sha.get(`style-mask[${i}]`)! : null) }
       : {}),
+    names: {
+      content: content ? imageName(content.name, "content image") : null,
+      styles: styles.map((f, i) => imageName(f.name, `style image ${i + 1}`)),
+    },
   });
   const url = `/s/${id}`;
   return c.json({ id, url }, 201, { location: url });
+}
+
+/**
+ * An uploaded file's name as a label: its last path part, without control
+ * or bidirectional-override characters, at most 100 characters; `fallback`
+ * when nothing is left.
+ */
+export function imageName(name: string, fallback: string): string {
+  const base = name.split(/[\\/]/).pop() ?? "";
+  const clean = [...base].filter((ch) => {
+    const code = ch.codePointAt(0)!;
+    return code >= 0x20 && !(code >= 0x7f && code <= 0x9f) &&
+      !(code >= 0x200b && code <= 0x200f) && !(code >= 0x202a && code <= 0x202e) &&
+      !(code >= 0x2066 && code <= 0x2069);
+  }).join("").trim();
+  return [...clean].slice(0, 100).join("") || fallback;
 }
 
 /**

@@ -55,6 +55,16 @@ export interface ShareInput {
   result: string;
   /** Per style image, SHA-256 of its mask over the content image, or `null`. */
   styleMasks?: (string | null)[];
+  /** The images' file names as uploaded (cleaned), for labels. */
+  names?: ImageNames;
+}
+
+/** The file names of a share's images. */
+export interface ImageNames {
+  /** The content image's, or `null` for a texture. */
+  content: string | null;
+  /** Each style image's, in order. */
+  styles: string[];
 }
 
 /** A stored share, as the API returns it. */
@@ -71,6 +81,8 @@ export interface Share {
   result: string;
   /** Per style image, SHA-256 of its mask over the content image, or `null` (absent: no masks). */
   styleMasks?: (string | null)[];
+  /** The images' file names (absent in shares made before names were kept). */
+  names?: ImageNames;
   /** When it was created (ISO 8601). */
   createdAt: string;
 }
@@ -186,6 +198,7 @@ export class ShareStore {
         styles: [...input.styles],
         result: input.result,
         ...(input.styleMasks ? { styleMasks: [...input.styleMasks] } : {}),
+        ...(input.names ? { names: structuredClone(input.names) } : {}),
         createdAt: new Date().toISOString(),
       };
       const key = ["share", id];
