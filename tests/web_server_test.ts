@@ -321,7 +321,7 @@ Deno.test("the share page renders the share through renderPage; an unknown one i
     assertEquals(page.headers.get("content-type"), "text/html; charset=utf-8");
     const html = await page.text();
     assert(html.includes("<title>share</title>") && html.includes(id), html);
-    assert(html.includes('"origin":"http://stylegram.test"'), "origin given to the page");
+    assert(!html.includes('"origin"'), "no origin unless configured: never the Host header's");
     assert(html.includes('"width":48,"height":36'), "image sizes given to the page");
     const home = await call("/");
     assertEquals(home.status, 200);
@@ -640,6 +640,11 @@ Deno.test("rate limit: 429 with Retry-After after N shares from one address; oth
     const wait = Number(limited.headers.get("retry-after"));
     assert(Number.isInteger(wait) && wait >= 1 && wait <= 600, `Retry-After ${wait}`);
     assertEquals((await post(call, shareForm(), "198.51.100.2")).status, 201);
+    // Refused attempts use up nothing: ten bad posts, then a good one.
+    for (let i = 0; i < 10; i++) {
+      await expectError(await post(call, shareForm({ result: null }), "198.51.100.3"), 400, "");
+    }
+    assertEquals((await post(call, shareForm(), "198.51.100.3")).status, 201);
     // Reading is not limited.
     assertEquals(
       (await call("/api/shares/AAAAAAAAAAAAAAAAAAAAAA", {}, "198.51.100.1")).status,
@@ -648,24 +653,39 @@ Deno.test("rate limit: 429 with Retry-After after N shares from one address; oth
   }, { sharesPerWindow: 3, shareWindowMs: 600_000 });
 });
 
-Deno.test("rate limiter: tokens refill over the window; IPv6 clients count per /64", () => {
+Deno.test("rate limiter: tokens refill over the window; kept in KV across restarts; IPv6 per /64", async () => {
   let now = 0;
-  const limiter = new RateLimiter(2, 60_000, { now: () => now });
-  assertEquals([limiter.take("a"), limiter.take("a")], [0, 0]);
-  assertEquals(limiter.take("a"), 30);
-  now = 29_000;
-  assertEquals(limiter.take("a"), 1);
-  now = 30_000;
-  assertEquals(limiter.take("a"), 0);
-  assertEquals(limiter.take("b"), 0);
+  const kv = await Deno.openKv(":memory:");
+  try {
+    for (const options of [{}, { kv }]) {
+      const limiter = new RateLimiter(2, 60_000, { now: () => now, ...options });
+      now = 0;
+      assertEquals(await limiter.wait("a"), 0);
+      await limiter.take("a");
+      await limiter.take("a");
+      assertEquals(await limiter.wait("a"), 30);
+      now = 29_000;
+      assertEquals(await limiter.wait("a"), 1);
+      now = 30_000;
+      assertEquals(await limiter.wait("a"), 0);
+      assertEquals(await limiter.wait("b"), 0);
+    }
+    // A new limiter on the same KV (a restarted server) knows the buckets.
+    now = 30_000;
+    const restarted = new RateLimiter(2, 60_000, { now: () => now, kv });
+    await restarted.take("a");
+    assertEquals(await new RateLimiter(2, 60_000, { now: () => now, kv }).wait("a"), 30);
+  } finally {
+    kv.close();
+  }
   assertEquals(clientKey("2001:db8:1:2:3:4:5:6"), "2001:db8:1:2::/64");
   assertEquals(clientKey("2001:db8:1:2::ffff"), "2001:db8:1:2::/64");
   assertEquals(clientKey("2001:db8::1"), "2001:db8:0:0::/64");
   assertEquals(clientKey("::ffff:192.0.2.1"), "192.0.2.1");
   assertEquals(clientKey("192.0.2.1"), "192.0.2.1");
   const v6 = new RateLimiter(1, 60_000, { now: () => now });
-  assertEquals(v6.take("2001:db8:1:2::1"), 0);
-  assert(v6.take("2001:db8:1:2::2") > 0, "same /64, same bucket");
+  await v6.take("2001:db8:1:2::1");
+  assert((await v6.wait("2001:db8:1:2::2")) > 0, "same /64, same bucket");
 });
 
 // --- reading shares and images ------------------------------------------------------
@@ -942,7 +962,26 @@ Deno.test("server settings: flags over environment over defaults; bad values ref
     kv: "web/data/stylegram.kv",
     assets: "web/dist",
     origin: undefined,
+    trustProxy: undefined,
+    maxStorageBytes: 2 * 1024 ** 3,
+    shareExpiryDays: 180,
+    headerTimeout: 10,
+    bodyTimeout: 60,
   });
+  const more = serverSettings([
+    "--trust-proxy",
+    "X-Forwarded-For",
+    "--max-storage",
+    "512MB",
+    "--share-expiry-days",
+    "30",
+  ], none);
+  assertEquals([more.trustProxy, more.maxStorageBytes, more.shareExpiryDays], [
+    "x-forwarded-for",
+    512_000_000,
+    30,
+  ]);
+  assertEquals(serverSettings(["--max-storage", "1.5GiB"], none).maxStorageBytes, 1610612736);
   const env = (name: string) =>
     ({ PORT: "9000", STYLEGRAM_KV: "https://kv.example/db", STYLEGRAM_ORIGIN: "https://a.b" })[
       name
@@ -954,7 +993,17 @@ Deno.test("server settings: flags over environment over defaults; bad values ref
     "/srv/dist",
     "https://a.b",
   ]);
-  for (const args of [["--port", "http"], ["--port", "70000"], ["--origin", "https://a.b/x"]]) {
+  for (
+    const args of [
+      ["--port", "http"],
+      ["--port", "70000"],
+      ["--origin", "https://a.b/x"],
+      ["--max-storage", "lots"],
+      ["--share-expiry-days", "0"],
+      ["--header-timeout", "-1"],
+      ["--trust-proxy", "x forwarded"],
+    ]
+  ) {
     let threw = false;
     try {
       serverSettings(args, none);

@@ -14,16 +14,19 @@ import { securityHeaders } from "./headers.ts";
 import { DEFAULT_LIMITS, type Limits, RateLimiter } from "./limits.ts";
 import { shareRoutes } from "./shares.ts";
 import { loadAssets, serveAssets } from "./static.ts";
-import type { ImageMeta, Share, ShareStore } from "./storage.ts";
+import { type ImageMeta, publicShare, type Share, type ShareStore } from "./storage.ts";
 
-/** What each page is rendered from; `origin` (e.g. `https://example.org`) is for absolute links. */
+/**
+ * What each page is rendered from; `origin` (e.g. `https://example.org`) is
+ * for absolute links, and only the configured one: never the request's Host.
+ */
 export interface PageData {
   /** The playground itself. */
-  home: { origin: string };
+  home: { origin?: string };
   /** A shared result: the share and the meta record of each of its images, by SHA-256. */
-  share: { origin: string; share: Share; images: Record<string, ImageMeta> };
+  share: { origin?: string; share: Share; images: Record<string, ImageMeta> };
   /** Any unknown page. */
-  notFound: { origin: string; path: string };
+  notFound: { origin?: string; path: string };
 }
 
 /** The kinds of page. */
@@ -46,10 +49,13 @@ export interface AppOptions {
   /** The page renderer; default: a bare placeholder page. */
   renderPage?: RenderPage;
   /**
-   * The public origin for absolute links in pages (Open Graph); default: the
-   * request's own, which behind a TLS proxy may be the wrong one.
+   * The public origin for absolute links in pages (Open Graph link previews).
+   * Unset: pages have no absolute links (a request's Host header is the
+   * client's to choose, so it never makes one).
    */
   origin?: string;
+  /** The header a trusted reverse proxy gives the client's address in (see `ShareApiOptions`). */
+  trustProxy?: string;
 }
 
 /** The part of `Deno.ServeHandlerInfo` the app reads (Hono's `getConnInfo` reads it as the env). */
@@ -83,14 +89,11 @@ export async function createApp(options: AppOptions): Promise<App> {
   const render = options.renderPage ?? placeholderPage;
   const assetsDir = options.assetsDir ?? "web/dist";
   const assets = await loadAssets(assetsDir);
-  const limiter = new RateLimiter(limits.sharesPerWindow, limits.shareWindowMs);
+  const limiter = new RateLimiter(limits.sharesPerWindow, limits.shareWindowMs, { kv: store.kv });
 
-  const originOf = (req: Request) => options.origin ?? new URL(req.url).origin;
+  const origin = options.origin;
   const notFoundPage = async (req: Request) =>
-    html(
-      await render("notFound", { origin: originOf(req), path: new URL(req.url).pathname }),
-      404,
-    );
+    html(await render("notFound", { origin, path: new URL(req.url).pathname }), 404);
 
   const app = new Hono<{ Bindings: ClientInfo }>();
   app.use(securityHeaders);
@@ -109,17 +112,18 @@ export async function createApp(options: AppOptions): Promise<App> {
       });
     },
   }));
-  app.route("/", shareRoutes({ store, limits, limiter }));
-  app.get("/", async (c) => html(await render("home", { origin: originOf(c.req.raw) })));
+  app.route("/", shareRoutes({ store, limits, limiter, trustProxy: options.trustProxy }));
+  app.get("/", async () => html(await render("home", { origin })));
   app.get("/s/:id", async (c) => {
-    const share = await store.getShare(c.req.param("id"));
-    if (!share) return await notFoundPage(c.req.raw);
+    const stored = await store.openShare(c.req.param("id"), { maxIdleMs: limits.shareExpiryMs });
+    if (!stored) return await notFoundPage(c.req.raw);
+    const share = publicShare(stored);
     const images: Record<string, ImageMeta> = {};
     for (const sha of [share.content, ...share.styles, share.result, ...(share.styleMasks ?? [])]) {
       const meta = sha ? await store.getImageMeta(sha) : null;
       if (sha && meta) images[sha] = meta;
     }
-    return html(await render("share", { origin: originOf(c.req.raw), share, images }));
+    return html(await render("share", { origin, share, images }));
   });
   // Last, so that only paths no route knows are looked up in the asset table.
   app.use(serveAssets(assetsDir, assets));

@@ -23,6 +23,10 @@ export interface Limits {
   sharesPerWindow: number;
   /** Time in which a client's allowance refills completely, ms (default 10 minutes). */
   shareWindowMs: number;
+  /** Most bytes of stored images in all (default 2 GiB); unused shares are swept first. */
+  maxStorageBytes: number;
+  /** A share nobody opened for this long is deleted, ms (default 180 days). */
+  shareExpiryMs: number;
 }
 
 /** The default {@linkcode Limits}. */
@@ -31,6 +35,8 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   maxPixels: 4096 * 4096,
   sharesPerWindow: 10,
   shareWindowMs: 10 * 60 * 1000,
+  maxStorageBytes: 2 * 1024 ** 3,
+  shareExpiryMs: 180 * 24 * 60 * 60 * 1000,
 };
 
 const mebibytes = (n: number) => `${(n / 1024 / 1024).toFixed(1)} MiB`;
@@ -126,9 +132,10 @@ const FORMAT_TYPES: Record<string, ImageType> = {
 };
 
 /**
- * Checks an uploaded image without decoding its pixels: 415 unless it is a
- * still PNG, JPEG or WebP; 413 over `maxPixels`; 400 when its header is
- * unreadable. `label` (the form field) starts every message.
+ * Checks an uploaded image: 415 unless it is a still PNG, JPEG or WebP; 413
+ * over `maxPixels` (from the header, before any decoding); 400 when it does
+ * not decode to the end (corrupt or truncated: such a share would show
+ * nothing). `label` (the form field) starts every message.
  */
 export async function checkImage(
   bytes: Uint8Array,
@@ -149,6 +156,13 @@ export async function checkImage(
   }
   const { width = 0, height = 0 } = meta;
   if (width < 1 || height < 1) throw new HttpError(400, `${label}: the image has no pixels`);
+  if ((meta.orientation ?? 1) !== 1) {
+    // Stored images keep no EXIF, so the turn would be lost: the page applies it before sharing.
+    throw new HttpError(
+      400,
+      `${label}: has an EXIF orientation (${meta.orientation}); apply it to the pixels first`,
+    );
+  }
   if ((meta.pages ?? 1) > 1 || (type === "image/png" && isApng(bytes))) {
     throw new HttpError(415, `${label}: animated images are not accepted; give a still image`);
   }
@@ -158,6 +172,16 @@ export async function checkImage(
       `${label}: ${width}×${height} is over the ${
         (options.maxPixels / 1e6).toFixed(1)
       } megapixel limit`,
+    );
+  }
+  try {
+    // Every pixel, to the end: libvips fills a truncated image with grey unless told to fail.
+    await sharp(bytes, { limitInputPixels: options.maxPixels, failOn: "truncated" }).raw()
+      .toBuffer();
+  } catch {
+    throw new HttpError(
+      400,
+      `${label}: corrupt or truncated image (it does not decode to the end)`,
     );
   }
   return { type, width, height };
@@ -180,50 +204,80 @@ export function clientKey(ip: string): string {
   return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, "")).join(":") + "::/64";
 }
 
+/** A client's bucket: tokens left at time `at` (ms). */
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+/** Options of {@linkcode RateLimiter}. */
+export interface RateLimiterOptions {
+  /** The clock (default `Date.now`), for tests. */
+  now?: () => number;
+  /** Keep the buckets in this KV database, so a restart forgets nothing (default: memory). */
+  kv?: Deno.Kv;
+}
+
 /**
  * A token bucket per client: `capacity` actions at once, refilled evenly
- * over `windowMs`.
+ * over `windowMs`. Checking is separate from counting, so only actions that
+ * happened (shares created) use up the allowance, never refused attempts.
  */
 export class RateLimiter {
   readonly #capacity: number;
   readonly #perMs: number;
+  readonly #windowMs: number;
   readonly #now: () => number;
-  readonly #buckets = new Map<string, { tokens: number; at: number }>();
+  readonly #kv?: Deno.Kv;
+  readonly #buckets = new Map<string, Bucket>();
 
-  /** `now` is the clock (default `Date.now`), for tests. */
-  constructor(
-    capacity: number,
-    windowMs: number,
-    options: { now?: () => number } = {},
-  ) {
+  /** A limiter of `capacity` actions per `windowMs`. */
+  constructor(capacity: number, windowMs: number, options: RateLimiterOptions = {}) {
     this.#capacity = capacity;
     this.#perMs = capacity / windowMs;
+    this.#windowMs = windowMs;
     this.#now = options.now ?? Date.now;
+    this.#kv = options.kv;
   }
 
-  /**
-   * Takes one token for `ip`; returns 0 when it was granted, else the whole
-   * seconds to wait for the next one.
-   */
-  take(ip: string): number {
-    const now = this.#now();
+  /** Tokens of a bucket now (a missing bucket is full). */
+  #level(bucket: Bucket | null | undefined, now: number): number {
+    if (!bucket) return this.#capacity;
+    return Math.min(this.#capacity, bucket.tokens + (now - bucket.at) * this.#perMs);
+  }
+
+  /** Whole seconds until `ip` may act (0: now). Takes nothing. */
+  async wait(ip: string): Promise<number> {
     const key = clientKey(ip);
-    const bucket = this.#buckets.get(key) ?? { tokens: this.#capacity, at: now };
-    bucket.tokens = Math.min(this.#capacity, bucket.tokens + (now - bucket.at) * this.#perMs);
-    bucket.at = now;
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
-      this.#buckets.set(key, bucket);
-      this.#prune(now);
-      return 0;
-    }
-    this.#buckets.set(key, bucket);
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / this.#perMs / 1000));
+    const bucket = this.#kv
+      ? (await this.#kv.get<Bucket>(["rate", key])).value
+      : this.#buckets.get(key);
+    const tokens = this.#level(bucket, this.#now());
+    return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / this.#perMs / 1000));
   }
 
-  /** Like {@linkcode take}, but throws 429 with `Retry-After` when no token is left. */
-  takeOrThrow(ip: string): void {
-    const wait = this.take(ip);
+  /** Counts one action of `ip`. */
+  async take(ip: string): Promise<void> {
+    const key = clientKey(ip);
+    const now = this.#now();
+    if (!this.#kv) {
+      this.#buckets.set(key, { tokens: this.#level(this.#buckets.get(key), now) - 1, at: now });
+      this.#prune(now);
+      return;
+    }
+    // Read, count, write back unless another server changed it meanwhile.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const entry = await this.#kv.get<Bucket>(["rate", key]);
+      const next = { tokens: this.#level(entry.value, now) - 1, at: now };
+      const done = await this.#kv.atomic().check(entry)
+        .set(["rate", key], next, { expireIn: this.#windowMs }).commit();
+      if (done.ok) return;
+    }
+  }
+
+  /** 429 with `Retry-After` unless `ip` may act now. */
+  async checkOrThrow(ip: string): Promise<void> {
+    const wait = await this.wait(ip);
     if (wait > 0) {
       throw new HttpError(429, `too many shares from your address; try again in ${wait} s`, {
         headers: { "retry-after": String(wait) },
@@ -235,7 +289,7 @@ export class RateLimiter {
     // Full buckets carry no information: forget them so the map stays small.
     if (this.#buckets.size < 10_000) return;
     for (const [key, b] of this.#buckets) {
-      if (b.tokens + (now - b.at) * this.#perMs >= this.#capacity) this.#buckets.delete(key);
+      if (this.#level(b, now) >= this.#capacity) this.#buckets.delete(key);
     }
   }
 }

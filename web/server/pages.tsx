@@ -33,9 +33,9 @@ export interface ShareForPage {
 
 /** What a page is rendered from. */
 export type PageRequest =
-  | { kind: "home"; origin: string }
-  | { kind: "share"; origin: string; share: ShareForPage }
-  | { kind: "notFound"; origin: string };
+  | { kind: "home"; origin?: string }
+  | { kind: "share"; origin?: string; share: ShareForPage }
+  | { kind: "notFound"; origin?: string };
 
 /** The playground's starting recipe: the defaults a browser runs (a smaller size, fewer iterations). */
 export function playgroundRecipe(): Recipe {
@@ -151,7 +151,8 @@ export function pageRenderer(manifest: AssetManifest): (request: PageRequest) =>
       assets: { worker: manifest.worker, bundles: manifest.bundles },
       share,
     };
-    const og = request.kind === "share"
+    // Link previews need absolute URLs: only with the configured origin.
+    const og = request.kind === "share" && request.origin
       ? {
         url: `${request.origin}/s/${request.share.id}`,
         image: `${request.origin}${imageUrl(request.share.result)}`,

@@ -4,8 +4,13 @@
  * - `POST /api/shares` (multipart/form-data: `recipe` JSON text, optional
  *   `content` file, 1–8 `style` files, one `result` file, and optionally
  *   one `style-mask` entry per style image — a mask image of the content
- *   image's size, or the text `none`) → 201 `{ id, url }`;
- * - `GET /api/shares/:id` → the share as JSON;
+ *   image's size, or the text `none`) → 201 `{ id, url, deleteToken }`,
+ *   once within the client's allowance (only created shares count) and the
+ *   storage quota;
+ * - `GET /api/shares/:id` → the share as JSON (a share unopened for the
+ *   expiry time is gone: 404);
+ * - `DELETE /api/shares/:id` with `Authorization: Bearer <deleteToken>` →
+ *   204, and its images go with it unless another share uses them;
  * - `GET /api/images/:sha` → the image bytes, cached for good (the URL
  *   names the content).
  *
@@ -28,7 +33,8 @@ import {
   type RateLimiter,
 } from "./limits.ts";
 import { IMMUTABLE } from "./static.ts";
-import { IMAGE_SHA, SHARE_ID, type ShareStore } from "./storage.ts";
+import { stripMetadata } from "./metadata.ts";
+import { IMAGE_SHA, publicShare, sha256Hex, SHARE_ID, type ShareStore } from "./storage.ts";
 
 /** Most style images in one share. */
 export const MAX_STYLES = 8;
@@ -45,6 +51,19 @@ export interface ShareApiOptions {
   limits: Limits;
   /** Share creations per client. */
   limiter: RateLimiter;
+  /**
+   * The header a trusted reverse proxy puts the client's address in (e.g.
+   * `x-forwarded-for`, whose last entry is the one the proxy added); unset:
+   * the TCP peer is the client.
+   */
+  trustProxy?: string;
+}
+
+/** The client's address: the trusted proxy's header when set and present, else the TCP peer. */
+export function clientAddress(c: Context, trustProxy?: string): string {
+  const forwarded = trustProxy ? c.req.header(trustProxy)?.split(",").pop()?.trim() : undefined;
+  // The TCP peer; other transports have no address and share one bucket.
+  return forwarded || (getConnInfo(c).remote.address ?? "unknown");
 }
 
 /**
@@ -91,8 +110,8 @@ function files(form: FormData, field: string, count: { min: number; max: number 
  */
 function admitUpload(options: ShareApiOptions): MiddlewareHandler {
   return async (c, next) => {
-    // The TCP peer; other transports have no address and share one bucket.
-    options.limiter.takeOrThrow(getConnInfo(c).remote.address ?? "unknown");
+    // Only checked here: the allowance is used up by a share that gets made.
+    await options.limiter.checkOrThrow(clientAddress(c, options.trustProxy));
     if (!c.req.header("content-type")?.toLowerCase().startsWith("multipart/form-data")) {
       await c.req.raw.body?.cancel();
       throw new HttpError(415, "send the share as multipart/form-data");
@@ -139,8 +158,10 @@ async function createShare(c: Context, options: ShareApiOptions): Promise<Respon
   masks.forEach((file, i) => file && named.push([`style-mask[${i}]`, file]));
   const checked: { label: string; bytes: Uint8Array; info: CheckedImage }[] = [];
   for (const [label, file] of named) {
-    const bytes = new Uint8Array(await file.arrayBuffer());
-    checked.push({ label, bytes, info: await checkImage(bytes, label, options.limits) });
+    const upload = new Uint8Array(await file.arrayBuffer());
+    const info = await checkImage(upload, label, options.limits);
+    // No EXIF, XMP or text chunks are kept; the pixels are untouched.
+    checked.push({ label, bytes: stripMetadata(upload, info.type), info });
   }
   for (const { label, info } of checked.filter((c) => c.label.startsWith("style-mask"))) {
     const c = checked[0].info;
@@ -151,10 +172,13 @@ async function createShare(c: Context, options: ShareApiOptions): Promise<Respon
       );
     }
   }
+  await makeRoom(options, checked.map((c) => c.bytes));
   const sha = new Map<string, string>();
   for (const { label, bytes, info } of checked) {
     sha.set(label, await options.store.putImage(bytes, info));
   }
+  // The token goes to the creator only; the store keeps its hash.
+  const deleteToken = base64url(crypto.getRandomValues(new Uint8Array(24)));
   const id = await options.store.createShare({
     recipe,
     content: content ? sha.get("content")! : null,
@@ -167,9 +191,54 @@ async function createShare(c: Context, options: ShareApiOptions): Promise<Respon
       content: content ? imageName(content.name, "content image") : null,
       styles: styles.map((f, i) => imageName(f.name, `style image ${i + 1}`)),
     },
+    deleteKey: await sha256Hex(new TextEncoder().encode(deleteToken)),
   });
+  await options.limiter.take(clientAddress(c, options.trustProxy));
   const url = `/s/${id}`;
-  return c.json({ id, url }, 201, { location: url });
+  return c.json({ id, url, deleteToken }, 201, { location: url });
+}
+
+const base64url = (bytes: Uint8Array) =>
+  btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
+
+/**
+ * 507 unless the new images fit the storage quota, after sweeping out
+ * expired shares if they do not fit at first.
+ */
+async function makeRoom(options: ShareApiOptions, images: Uint8Array[]): Promise<void> {
+  const { store, limits } = options;
+  let adding = 0;
+  const seen = new Set<string>();
+  for (const bytes of images) {
+    const sha = await sha256Hex(bytes);
+    if (!seen.has(sha) && !(await store.hasImage(sha))) adding += bytes.length;
+    seen.add(sha);
+  }
+  if ((await store.usage()) + adding <= limits.maxStorageBytes) return;
+  await store.sweep({ maxIdleMs: limits.shareExpiryMs });
+  if ((await store.usage()) + adding <= limits.maxStorageBytes) return;
+  throw new HttpError(507, "the share storage is full; try again later");
+}
+
+/** Whether two strings are equal, in time that does not depend on where they differ. */
+function sameText(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let diff = 0;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
+
+async function deleteShare(c: Context, store: ShareStore): Promise<Response> {
+  const id = c.req.param("id");
+  const share = id && SHARE_ID.test(id) ? await store.getShare(id) : null;
+  if (!share) throw new HttpError(404, "no such share");
+  const token = /^Bearer (\S+)$/.exec(c.req.header("authorization") ?? "")?.[1];
+  const key = token ? await sha256Hex(new TextEncoder().encode(token)) : "";
+  if (!share.deleteKey || !sameText(key, share.deleteKey)) {
+    throw new HttpError(403, "give the share's delete token as Authorization: Bearer TOKEN");
+  }
+  await store.deleteShare(share.id);
+  return c.body(null, 204);
 }
 
 /**
@@ -211,12 +280,14 @@ function styleMasks(form: FormData, styles: number, hasContent: boolean): (File 
   return masks;
 }
 
-async function getShare(c: Context, store: ShareStore): Promise<Response> {
+async function getShare(c: Context, options: ShareApiOptions): Promise<Response> {
   const id = c.req.param("id");
-  const share = id && SHARE_ID.test(id) ? await store.getShare(id) : null;
+  const share = id && SHARE_ID.test(id)
+    ? await options.store.openShare(id, { maxIdleMs: options.limits.shareExpiryMs })
+    : null;
   if (!share) throw new HttpError(404, "no such share");
-  // A share never changes, but may one day be taken down: cache it briefly.
-  return c.json(share, 200, { "cache-control": "public, max-age=300" });
+  // A share never changes, but may be deleted: cache it briefly.
+  return c.json(publicShare(share), 200, { "cache-control": "public, max-age=300" });
 }
 
 async function getImage(c: Context, store: ShareStore): Promise<Response> {
@@ -242,6 +313,7 @@ export function shareRoutes(options: ShareApiOptions): Hono {
       limitBody(options.limits.maxBodyBytes),
       (c) => createShare(c, options),
     )
-    .get("/api/shares/:id", (c) => getShare(c, options.store))
+    .get("/api/shares/:id", (c) => getShare(c, options))
+    .delete("/api/shares/:id", (c) => deleteShare(c, options.store))
     .get("/api/images/:sha", etag(), (c) => getImage(c, options.store));
 }

@@ -6,7 +6,9 @@
  * image hashes under an unguessable id that is written only if still free.
  *
  * Keys: `["image", sha]` → {@linkcode ImageMeta};
- * `["image_chunk", sha, i]` → bytes; `["share", id]` → {@linkcode Share}.
+ * `["image_chunk", sha, i]` → bytes; `["share", id]` → {@linkcode Share};
+ * `["ref", sha, id]` for each image a share uses (an image goes when its
+ * last share goes); `["usage"]` → bytes of stored images, for the quota.
  *
  * @module
  */
@@ -57,6 +59,8 @@ export interface ShareInput {
   styleMasks?: (string | null)[];
   /** The images' file names as uploaded (cleaned), for labels. */
   names?: ImageNames;
+  /** SHA-256 (hex) of the share's delete token: the token itself is never stored. */
+  deleteKey?: string;
 }
 
 /** The file names of a share's images. */
@@ -86,6 +90,22 @@ export interface Share {
   /** When it was created (ISO 8601). */
   createdAt: string;
 }
+
+/** A share as stored: with its delete key and when it was last opened. */
+export interface StoredShare extends Share {
+  /** SHA-256 (hex) of the delete token, if the share has one. */
+  deleteKey?: string;
+  /** When it was last opened (ISO 8601, updated at most daily); unused shares expire. */
+  seenAt?: string;
+}
+
+/** A share as the public sees it: no delete key, no bookkeeping. */
+export function publicShare(share: StoredShare): Share {
+  const { deleteKey: _key, seenAt: _seen, ...rest } = share;
+  return rest;
+}
+
+const DAY_MS = 24 * 60 * 60 * 1000;
 
 /** Share ids: 16 random bytes in unpadded base64url. */
 export const SHARE_ID = /^[A-Za-z0-9_-]{22}$/;
@@ -139,8 +159,9 @@ export class ShareStore {
     }
     const meta: ImageMeta = { ...info, bytes: bytes.length, chunks };
     // Last, and only if absent: a concurrent upload of the same bytes wrote the same chunks.
-    await this.#kv.atomic().check({ key: ["image", sha], versionstamp: null })
+    const written = await this.#kv.atomic().check({ key: ["image", sha], versionstamp: null })
       .set(["image", sha], meta).commit();
+    if (written.ok) await this.#addUsage(bytes.length);
     return sha;
   }
 
@@ -191,7 +212,8 @@ export class ShareStore {
     }
     for (let attempt = 0; attempt < 5; attempt++) {
       const id = this.#newId();
-      const share: Share = {
+      const now = new Date().toISOString();
+      const share: StoredShare = {
         id,
         recipe: input.recipe,
         content: input.content ?? null,
@@ -199,20 +221,113 @@ export class ShareStore {
         result: input.result,
         ...(input.styleMasks ? { styleMasks: [...input.styleMasks] } : {}),
         ...(input.names ? { names: structuredClone(input.names) } : {}),
-        createdAt: new Date().toISOString(),
+        createdAt: now,
+        ...(input.deleteKey ? { deleteKey: input.deleteKey } : {}),
+        seenAt: now,
       };
       const key = ["share", id];
-      const done = await this.#kv.atomic().check({ key, versionstamp: null }).set(key, share)
-        .commit();
+      const op = this.#kv.atomic().check({ key, versionstamp: null }).set(key, share);
+      for (const sha of new Set(shas)) op.set(["ref", sha, id], true);
+      const done = await op.commit();
       if (done.ok) return id;
     }
     throw new Error("createShare: no free id after 5 attempts");
   }
 
   /** A share by id, or `null` (also for ids that are not well-formed). */
-  async getShare(id: string): Promise<Share | null> {
+  async getShare(id: string): Promise<StoredShare | null> {
     if (!SHARE_ID.test(id)) return null;
-    return (await this.#kv.get<Share>(["share", id])).value;
+    return (await this.#kv.get<StoredShare>(["share", id])).value;
+  }
+
+  /**
+   * A share that is being opened: `null` if absent or unused for longer than
+   * `maxIdleMs` (then it is deleted); otherwise its "last seen" moves to
+   * `now` (written at most once a day).
+   */
+  async openShare(id: string, options: { maxIdleMs: number; now?: number }): Promise<
+    StoredShare | null
+  > {
+    const share = await this.getShare(id);
+    if (!share) return null;
+    const now = options.now ?? Date.now();
+    const seen = Date.parse(share.seenAt ?? share.createdAt);
+    if (now - seen > options.maxIdleMs) {
+      await this.deleteShare(id);
+      return null;
+    }
+    if (now - seen > DAY_MS) {
+      const entry = await this.#kv.get<StoredShare>(["share", id]);
+      if (entry.value) {
+        await this.#kv.atomic().check(entry)
+          .set(["share", id], { ...entry.value, seenAt: new Date(now).toISOString() }).commit();
+      }
+    }
+    return share;
+  }
+
+  /**
+   * Deletes a share, then every image no other share uses. Returns whether
+   * there was such a share.
+   */
+  async deleteShare(id: string): Promise<boolean> {
+    const entry = await this.#kv.get<StoredShare>(["share", id]);
+    const share = entry.value;
+    if (!share) return false;
+    const shas = [
+      ...new Set([
+        share.content,
+        ...share.styles,
+        share.result,
+        ...(share.styleMasks ?? []),
+      ].filter((s): s is string => typeof s === "string")),
+    ];
+    const op = this.#kv.atomic().check(entry).delete(["share", id]);
+    for (const sha of shas) op.delete(["ref", sha, id]);
+    if (!(await op.commit()).ok) return false;
+    for (const sha of shas) {
+      const others = this.#kv.list({ prefix: ["ref", sha] }, { limit: 1 });
+      if (!(await others.next()).done) continue;
+      const meta = await this.#kv.get<ImageMeta>(["image", sha]);
+      if (!meta.value) continue;
+      // The meta record first: from then on readers see no image, then the chunks go.
+      if (!(await this.#kv.atomic().check(meta).delete(["image", sha]).commit()).ok) continue;
+      for await (const chunk of this.#kv.list({ prefix: ["image_chunk", sha] })) {
+        await this.#kv.delete(chunk.key);
+      }
+      await this.#addUsage(-meta.value.bytes);
+    }
+    return true;
+  }
+
+  /** Deletes every share unused for longer than `maxIdleMs`; returns how many went. */
+  async sweep(options: { maxIdleMs: number; now?: number }): Promise<number> {
+    const now = options.now ?? Date.now();
+    let removed = 0;
+    for await (const entry of this.#kv.list<StoredShare>({ prefix: ["share"] })) {
+      const seen = Date.parse(entry.value.seenAt ?? entry.value.createdAt);
+      if (now - seen > options.maxIdleMs && await this.deleteShare(entry.value.id)) removed++;
+    }
+    return removed;
+  }
+
+  /** Bytes of stored images (what the quota counts). */
+  async usage(): Promise<number> {
+    return (await this.#kv.get<number>(["usage"])).value ?? 0;
+  }
+
+  async #addUsage(delta: number): Promise<void> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const entry = await this.#kv.get<number>(["usage"]);
+      const next = Math.max(0, (entry.value ?? 0) + delta);
+      if ((await this.#kv.atomic().check(entry).set(["usage"], next).commit()).ok) return;
+    }
+    throw new Error("storage: could not update the usage counter");
+  }
+
+  /** The KV database (the rate limiter keeps its buckets in it too). */
+  get kv(): Deno.Kv {
+    return this.#kv;
   }
 
   /** Closes the database. */
