@@ -207,15 +207,45 @@ export function resolveLayers(
   return list;
 }
 
-/** Throws unless `layer` is the network's (or the raw pixels). */
+/** Throws unless `layer` is the network's (or the raw pixels); the message stays one short line. */
 function checkLayer(layer: string, network: NetworkInfo, owner: string): void {
-  if (layer !== IMAGE_LAYER && !network.layers.includes(layer)) {
-    throw new OptionError(
-      `${owner}: unknown layer "${layer}" for network ${network.name} (layers: ${
-        network.layers.join(", ")
-      })`,
-    );
-  }
+  if (layer === IMAGE_LAYER || network.layers.includes(layer)) return;
+  const all = network.layers;
+  const names = (list: readonly LayerWeight[]) => list.map((l) => l.layer).join(", ");
+  const known = all.length <= 12 ? `layers: ${all.join(", ")}` : `${all.length} layers; ` +
+    `the style ones are ${names(network.defaults.style)}, the content ones ${
+      names(network.defaults.content)
+    }`;
+  const near = closeNames(layer, all);
+  throw new OptionError(
+    `${owner}: unknown layer "${layer}" for network ${network.name}` +
+      (near.length ? `; did you mean ${near.join(" or ")}?` : "") + ` (${known})`,
+  );
+}
+
+/** Up to three names at most two edits from `name` (or starting like it), nearest first. */
+function closeNames(name: string, names: readonly string[]): string[] {
+  const distance = (a: string, b: string) => {
+    let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const next = [i];
+      for (let j = 1; j <= b.length; j++) {
+        next[j] = Math.min(
+          row[j] + 1,
+          next[j - 1] + 1,
+          row[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1),
+        );
+      }
+      row = next;
+    }
+    return row[b.length];
+  };
+  return names
+    .map((n) => ({ n, d: distance(name.toLowerCase(), n.toLowerCase()) }))
+    .filter(({ n, d }) => d <= 2 || (name.length >= 3 && n.startsWith(name)))
+    .sort((a, b) => a.d - b.d)
+    .slice(0, 3)
+    .map(({ n }) => n);
 }
 
 /** Runs a plugin's own code (`what`: layers, targets, cost), naming the plugin in its errors. */

@@ -19,7 +19,7 @@ import { FeatureNetwork } from "../core/network/feature_network.ts";
 import { randomWeights } from "../core/network/random_weights.ts";
 import { TINY } from "../core/network/tiny.ts";
 import { compileObjective } from "../core/objective.ts";
-import { pluginFromJson } from "../core/plugin.ts";
+import { pluginFromJson, pluginLayers } from "../core/plugin.ts";
 import { uniform } from "../core/random.ts";
 import { tint } from "./fixtures/user_plugin.ts";
 import {
@@ -136,7 +136,23 @@ Deno.test("unknown layers and missing references are refused when compiling", as
         size,
         styles: [{ image: styleImage, weight: 1 }],
       }),
-    'plugin style: unknown layer "relu9" for network tiny (layers: conv1, relu1, pool1',
+    'plugin style: unknown layer "relu9" for network tiny; did you mean relu1 or relu2 or relu3? ' +
+      "(layers: conv1, relu1, pool1",
+  );
+  // A big network's message stays short: close names and the recommended layers, not all 217.
+  const big = {
+    name: "big",
+    layers: Array.from({ length: 200 }, (_, i) => `layer${i}`),
+    defaults: {
+      style: [{ layer: "layer1", weight: 1 }],
+      content: [{ layer: "layer2", weight: 1 }],
+    },
+  };
+  const error = assertThrows(() => pluginLayers(style.use({ layers: ["layer1000"] }), big), "");
+  assertEquals(
+    error.message,
+    'plugin style: unknown layer "layer1000" for network big; did you mean layer100 or layer10 or ' +
+      "layer101? (200 layers; the style ones are layer1, the content ones layer2)",
   );
   await assertRejects(
     () => compileObjective({ network, plugins: [style.use()], size, styles: [] }),
