@@ -9,7 +9,7 @@
 
 import { chromium } from "playwright-core";
 import { buildWeb } from "../web/build.ts";
-import { createApp } from "../web/server/app.ts";
+import { type App, createApp } from "../web/server/app.ts";
 import { openShareStore } from "../web/server/storage.ts";
 import { pageRenderer, type PageRequest } from "../web/server/pages.tsx";
 import { assert, assertEquals } from "./support/assert.ts";
@@ -34,13 +34,19 @@ Deno.test({
     const manifest = await buildWeb({ outDir: `${tmp}/assets` });
     const store = await openShareStore(`${tmp}/shares.kv`);
     const render = pageRenderer(manifest);
-    const app = await createApp({
+    // The app takes its public origin (for link previews) up front: listen first, then make it.
+    const served: { app?: App } = {};
+    const server = Deno.serve(
+      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+      (req, info) => served.app!(req, info),
+    );
+    const origin = `http://127.0.0.1:${server.addr.port}`;
+    served.app = await createApp({
       store,
       assetsDir: tmp,
+      origin,
       renderPage: (kind, data) => render({ kind, ...data } as PageRequest),
     });
-    const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app);
-    const origin = `http://127.0.0.1:${server.addr.port}`;
     const browserProcess = await startChromium("stylegram-chromium-");
     const browser = await chromium.connectOverCDP(browserProcess.url);
     try {
