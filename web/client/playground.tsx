@@ -13,7 +13,7 @@ import { ImagesPanel } from "./images_panel.tsx";
 import { MaskPanel } from "./mask_panel.tsx";
 import { emptyPaint, paintFromMask } from "./mask_paint.ts";
 import { Runner, shareRun } from "./runner.ts";
-import { createState, type PlaygroundProps, type PlaygroundState } from "./state.ts";
+import { createState, type PlaygroundProps, type PlaygroundState, progressOf } from "./state.ts";
 import { pickImage } from "./images.ts";
 
 /** Loads a share's images and result into the state. */
@@ -97,14 +97,9 @@ function Status({ state }: { state: PlaygroundState }): JSX.Element {
   if (s.iteration) parts.push(`iteration ${s.iteration}/${s.iterations}`);
   if (s.msPerIteration) parts.push(`${Math.round(s.msPerIteration)} ms/iteration`);
   if (s.backend) parts.push(s.backend);
-  const fraction = s.iteration && s.iterations && s.scale && s.scales
-    ? ((s.scale - 1) + s.iteration / s.iterations) / s.scales
-    : s.phase === "done"
-    ? 1
-    : 0;
   return (
     <div class="status" aria-live="polite">
-      <progress id="progress" max={1} value={fraction} aria-label="progress" />
+      <progress id="progress" max={1} value={progressOf(s)} aria-label="progress" />
       <p id="status-line">{parts.join(" · ") || "ready"}</p>
       {s.message
         ? <p id="status-message" class={s.phase === "error" ? "error" : ""}>{s.message}</p>

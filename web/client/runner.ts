@@ -119,12 +119,15 @@ export class Runner {
         }
         break;
       case "scale":
+        // A new scale starts at its first iteration: the previous scale's last
+        // one would read as this scale done.
         s.status.value = {
           ...status,
           phase: "running",
           message: undefined,
           scale: m.scale,
           scales: m.scales,
+          iteration: undefined,
         };
         break;
       case "iteration": {

@@ -73,6 +73,18 @@ export interface RunStatus {
   total?: number;
 }
 
+/**
+ * How far a run is, in [0, 1]: the scales done plus the share of the current
+ * one; 1 when done. It never goes back during a run, since each scale starts
+ * at its iteration 0.
+ */
+export function progressOf(s: RunStatus): number {
+  if (s.phase === "done") return 1;
+  if (!s.scale || !s.scales) return 0;
+  const within = s.iteration && s.iterations ? Math.min(1, s.iteration / s.iterations) : 0;
+  return Math.min(1, (s.scale - 1 + within) / s.scales);
+}
+
 /** All signals of one playground. */
 export interface PlaygroundState {
   /** The recipe being edited. */
