@@ -92,6 +92,8 @@ function Preview({ state }: { state: PlaygroundState }): JSX.Element {
 
 function Status({ state }: { state: PlaygroundState }): JSX.Element {
   const s = state.status.value;
+  const problem = state.problem.value;
+  const running = s.phase === "loading" || s.phase === "running";
   const parts: string[] = [];
   if (s.scale) parts.push(`scale ${s.scale}/${s.scales}`);
   if (s.iteration) parts.push(`iteration ${s.iteration}/${s.iterations}`);
@@ -99,11 +101,12 @@ function Status({ state }: { state: PlaygroundState }): JSX.Element {
   if (s.backend) parts.push(s.backend);
   return (
     <div class="status" aria-live="polite">
-      <progress id="progress" max={1} value={progressOf(s)} aria-label="progress" />
-      <p id="status-line">{parts.join(" · ") || "ready"}</p>
+      <p id="status-line">{parts.join(" · ") || (s.message || problem ? "" : "ready")}</p>
       {s.message
         ? <p id="status-message" class={s.phase === "error" ? "error" : ""}>{s.message}</p>
         : null}
+      {/* Said beside Start too: on a phone the settings panel that says it may be far away. */}
+      {problem && !running ? <p id="start-problem" class="error">Start is off: {problem}</p> : null}
     </div>
   );
 }
@@ -171,21 +174,30 @@ export function Playground(props: PlaygroundProps): JSX.Element {
         <CostsPanel state={state} networks={props.networks} />
       </div>
       <div class="output">
-        <div class="run">
-          <button
-            type="button"
-            id="start"
-            class="primary"
-            onClick={() => runner.start()}
-            disabled={busy || state.problem.value !== undefined}
-          >
-            {state.finished.value ? "Run again" : "Start"}
-          </button>
-          <button type="button" id="stop" onClick={() => runner.stop()} disabled={!busy}>
-            Stop
-          </button>
+        {/* On a phone this bar sticks to the bottom of the screen: Start and Stop stay in reach. */}
+        <div class="run-bar">
+          <div class="run">
+            <button
+              type="button"
+              id="start"
+              class="primary"
+              onClick={() => runner.start()}
+              disabled={busy || state.problem.value !== undefined}
+            >
+              {state.finished.value ? "Run again" : "Start"}
+            </button>
+            <button type="button" id="stop" onClick={() => runner.stop()} disabled={!busy}>
+              Stop
+            </button>
+            <progress
+              id="progress"
+              max={1}
+              value={progressOf(state.status.value)}
+              aria-label="progress"
+            />
+          </div>
+          <Status state={state} />
         </div>
-        <Status state={state} />
         <Preview state={state} />
         <Actions state={state} />
       </div>
