@@ -102,6 +102,7 @@ function Status({ state }: { state: PlaygroundState }): JSX.Element {
   return (
     <div class="status" aria-live="polite">
       <p id="status-line">{parts.join(" · ") || (s.message || problem ? "" : "ready")}</p>
+      {(s.notes ?? []).map((note, i) => <p key={i} class="status-note">{note}</p>)}
       {s.message
         ? <p id="status-message" class={s.phase === "error" ? "error" : ""}>{s.message}</p>
         : null}

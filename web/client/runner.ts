@@ -10,6 +10,7 @@ import { encodePng } from "./images.ts";
 import { isPainted, maskRgba, styleMasks } from "./mask_paint.ts";
 import type { PlaygroundProps, PlaygroundState } from "./state.ts";
 import type { Recipe } from "../../mod.ts";
+import { browserNotice, browserText } from "./wording.ts";
 
 /**
  * The recipe as it runs: without a content image (a texture), the terms that
@@ -113,11 +114,13 @@ export class Runner {
     const s = this.#state;
     const status = s.status.value;
     switch (m.type) {
-      case "notice":
-        if (m.message.startsWith("backend: ")) {
-          s.status.value = { ...status, backend: m.message.slice(9) };
-        }
+      case "notice": {
+        const notice = browserNotice(m.message);
+        s.status.value = "backend" in notice
+          ? { ...status, backend: notice.backend }
+          : { ...status, notes: [...(status.notes ?? []), notice.note] };
         break;
+      }
       case "scale":
         // A new scale starts at its first iteration: the previous scale's last
         // one would read as this scale done.
@@ -157,7 +160,8 @@ export class Runner {
         s.status.value = {
           ...status,
           phase: "done",
-          backend: `${m.backend} (${m.device})`,
+          // The notice's line says why this backend, too.
+          backend: status.backend ?? `${m.backend} (${m.device})`,
           total: m.total,
           message: `done: ${m.iterations} iterations in ${m.seconds.toFixed(1)} s`,
         };
@@ -166,7 +170,7 @@ export class Runner {
         s.status.value = { ...status, phase: "stopped", message: "stopped" };
         break;
       case "error":
-        s.status.value = { ...status, phase: "error", message: m.message };
+        s.status.value = { ...status, phase: "error", message: browserText(m.message) };
         break;
     }
   }

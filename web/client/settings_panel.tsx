@@ -13,6 +13,7 @@ import type { JSX } from "preact";
 import { numberOption, type OptionSpec, type Settings, SETTINGS_SCHEMA } from "../../mod.ts";
 import { kebabKey } from "../../core/options.ts";
 import { OptionField } from "./option_field.tsx";
+import { BROWSER_DESCRIPTIONS } from "./wording.ts";
 import { editRecipe, type NetworkChoice, type PlaygroundState } from "./state.ts";
 
 /** Settings with a control of their own elsewhere: the style blend is the images panel's sliders. */
@@ -26,6 +27,12 @@ const WEIGHT: OptionSpec<number> = numberOption({
   label: "Weight",
 });
 
+/** The record with the page's description where its own speaks of files or flags. */
+function withBrowserDescription(key: string, spec: OptionSpec): OptionSpec {
+  const description = BROWSER_DESCRIPTIONS[key as keyof Settings];
+  return description ? { ...spec, description } : spec;
+}
+
 function SettingFields(
   { state, advanced }: { state: PlaygroundState; advanced: boolean },
 ): JSX.Element[] {
@@ -37,7 +44,7 @@ function SettingFields(
         key={key}
         id={kebabKey(key)}
         name={key}
-        spec={spec as OptionSpec}
+        spec={withBrowserDescription(key, spec as OptionSpec)}
         value={r[key]}
         onChange={(v) =>
           editRecipe(state, (x) => ((x as unknown as Record<string, unknown>)[key] = v))}

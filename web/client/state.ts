@@ -57,6 +57,8 @@ export interface RunStatus {
   phase: "idle" | "loading" | "running" | "done" | "stopped" | "error";
   /** One line for the user (errors, notices). */
   message?: string;
+  /** Notes from the run for the user (a fallback, fewer scales than asked). */
+  notes?: string[];
   /** Backend and device, once known. */
   backend?: string;
   /** Scale and iteration, once running. */
