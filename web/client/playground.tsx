@@ -12,7 +12,7 @@ import { CostsPanel, SettingsPanel } from "./settings_panel.tsx";
 import { ImagesPanel } from "./images_panel.tsx";
 import { MaskPanel } from "./mask_panel.tsx";
 import { emptyPaint, paintFromMask } from "./mask_paint.ts";
-import { Runner, shareRun } from "./runner.ts";
+import { alreadyShared, Runner, shareKey, shareRun } from "./runner.ts";
 import { createState, type PlaygroundProps, type PlaygroundState, progressOf } from "./state.ts";
 import { pickImage } from "./images.ts";
 
@@ -55,6 +55,11 @@ async function restoreShare(state: PlaygroundState, props: PlaygroundProps): Pro
     };
     state.finished.value = true;
     state.status.value = { phase: "done", message: "the shared result; Start runs it again" };
+    // This page is that share: Share stays off until something changes.
+    state.shared.value = {
+      url: new URL(`/s/${encodeURIComponent(share.id)}`, location.href).href,
+      key: shareKey(state),
+    };
   } catch (e) {
     state.status.value = {
       phase: "error",
@@ -115,6 +120,7 @@ function Status({ state }: { state: PlaygroundState }): JSX.Element {
 function Actions({ state }: { state: PlaygroundState }): JSX.Element {
   const image = state.image.value;
   const shared = state.shared.value;
+  const unchanged = state.finished.value && alreadyShared(state);
   const download = async () => {
     if (!image) return;
     const { encodePng } = await import("./images.ts");
@@ -132,9 +138,10 @@ function Actions({ state }: { state: PlaygroundState }): JSX.Element {
         type="button"
         id="share"
         onClick={() => shareRun(state)}
-        disabled={!state.finished.value || shared.busy}
+        disabled={!state.finished.value || shared.busy || unchanged}
+        title={unchanged ? "this is shared already: change something to share again" : undefined}
       >
-        {shared.busy ? "Sharing…" : "Share"}
+        {shared.busy ? "Sharing…" : unchanged ? "Shared" : "Share"}
       </button>
       {shared.url
         ? (

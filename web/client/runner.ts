@@ -176,10 +176,43 @@ export class Runner {
   }
 }
 
+/** A number per object for as long as it lives: images and paintings are replaced, never changed. */
+const identities = new WeakMap<object, number>();
+let nextIdentity = 1;
+function identity(o: object | undefined): number {
+  if (!o) return 0;
+  let id = identities.get(o);
+  if (id === undefined) identities.set(o, id = nextIdentity++);
+  return id;
+}
+
+/**
+ * What a share of the current state would hold, as a key: the recipe it
+ * would send, and which content image, style images, painting and result.
+ * Equal keys: sharing again would make the same share.
+ */
+export function shareKey(state: PlaygroundState): string {
+  return JSON.stringify([
+    runnableRecipe(state),
+    identity(state.content.value),
+    state.styles.value.map(identity),
+    identity(state.masks.value),
+    identity(state.image.value),
+  ]);
+}
+
+/** Whether the current state is what was shared last (or what the open share page shows). */
+export function alreadyShared(state: PlaygroundState): boolean {
+  const key = state.shared.value.key;
+  return key !== undefined && key === shareKey(state);
+}
+
 /** Uploads the recipe, the images and the result; sets the share link on the state. */
 export async function shareRun(state: PlaygroundState): Promise<void> {
   const image = state.image.value;
-  if (!image || !state.finished.value) return;
+  if (!image || !state.finished.value || alreadyShared(state)) return;
+  // Taken before anything is read: a change while uploading makes the state differ from the share.
+  const key = shareKey(state);
   state.shared.value = { busy: true };
   try {
     const form = new FormData();
@@ -206,7 +239,7 @@ export async function shareRun(state: PlaygroundState): Promise<void> {
     const response = await fetch("/api/shares", { method: "POST", body: form });
     const body = await response.json();
     if (!response.ok) throw new Error(body.error ?? `HTTP ${response.status}`);
-    state.shared.value = { url: new URL(body.url, location.href).href };
+    state.shared.value = { url: new URL(body.url, location.href).href, key };
   } catch (e) {
     state.shared.value = { error: `sharing failed: ${(e as Error).message}` };
   }

@@ -103,8 +103,12 @@ export interface PlaygroundState {
   image: Signal<RgbaImage | undefined>;
   /** Whether `image` is a finished result. */
   finished: Signal<boolean>;
-  /** The share link once made, or an error. */
-  shared: Signal<{ url?: string; error?: string; busy?: boolean }>;
+  /**
+   * The share link once made (or the open share's), or an error; `key` is
+   * what was shared (see `shareKey`): while the state still matches it,
+   * sharing again is pointless.
+   */
+  shared: Signal<{ url?: string; error?: string; busy?: boolean; key?: string }>;
   /** A one-line problem with a picked image. */
   imageError: Signal<string | undefined>;
   /** The cost plugins the page offers, by name. */
