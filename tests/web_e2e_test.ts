@@ -18,7 +18,13 @@ import { assert, assertEquals } from "./support/assert.ts";
 import { CHROMIUM, chromiumInstalled, startChromium } from "../scripts/chromium.ts";
 import { pageRenderer, type PageRequest, playgroundRecipe } from "../web/server/pages.tsx";
 import { createState, editRecipe, progressOf } from "../web/client/state.ts";
-import { alreadyShared, Runner, shareKey } from "../web/client/runner.ts";
+import {
+  alreadyShared,
+  inputsKey,
+  resultIsCurrent,
+  Runner,
+  shareKey,
+} from "../web/client/runner.ts";
 import { browserNotice, browserText } from "../web/client/wording.ts";
 import type { PickedImage } from "../web/client/images.ts";
 import type { FromWorker } from "../web/client/protocol.ts";
@@ -327,16 +333,19 @@ Deno.test({
       await other.locator(".cost").nth(1).scrollIntoViewIfNeeded();
       assert(await startInView(other), "Start stays in reach among the cost cards");
       await other.evaluate(() => scrollTo(0, 0));
-      // The page is the share: Share waits for a change, and a change undone is the share again.
+      // The page is the share: Share waits for a new result of changed inputs; a change
+      // without a run would share a result of other settings, and one undone is the share again.
       assert(await other.isDisabled("#share"), "Share is off on the share's own page");
+      assertEquals(await other.textContent("#share"), "Shared");
       assertEquals(await other.inputValue("#share-url"), link);
       await other.fill("#seed", "1");
       await other.dispatchEvent("#seed", "change");
-      await other.waitForSelector("#share:not([disabled])");
-      assertEquals(await other.textContent("#share"), "Share");
+      await other.waitForFunction(() => document.getElementById("share")?.textContent === "Share");
+      assert(await other.isDisabled("#share"), "the result is of the old seed: run first");
+      assert((await other.getAttribute("#share", "title"))!.includes("run again"));
       await other.fill("#seed", "0");
       await other.dispatchEvent("#seed", "change");
-      await other.waitForSelector("#share[disabled]");
+      await other.waitForFunction(() => document.getElementById("share")?.textContent === "Shared");
 
       // 5. "Run again" reproduces the result (same seed, same backend).
       await other.click("#start");
@@ -520,13 +529,17 @@ Deno.test("playground client: Share waits for a change to what was shared", () =
   state.styles.value = [fakeImage("style.png")];
   state.image.value = { width: 1, height: 1, rgba: new Uint8ClampedArray(4) };
   state.finished.value = true;
+  state.resultFrom.value = inputsKey(state);
+  assert(resultIsCurrent(state), "the result is of these inputs");
   assert(!alreadyShared(state), "nothing shared yet");
   state.shared.value = { url: "http://x/s/1", key: shareKey(state) };
   assert(alreadyShared(state), "just shared");
   editRecipe(state, (r) => (r.seed = 7));
   assert(!alreadyShared(state), "the recipe changed");
+  assert(!resultIsCurrent(state), "but the result is of the old seed: not shareable");
   editRecipe(state, (r) => (r.seed = 0));
   assert(alreadyShared(state), "changed back: the same share");
+  assert(resultIsCurrent(state));
   const changes: [string, () => void][] = [
     ["a style image", () => (state.styles.value = [fakeImage("style.png")])],
     ["the content image", () => (state.content.value = fakeImage("content.png"))],

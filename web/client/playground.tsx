@@ -12,7 +12,7 @@ import { CostsPanel, SettingsPanel } from "./settings_panel.tsx";
 import { ImagesPanel } from "./images_panel.tsx";
 import { MaskPanel } from "./mask_panel.tsx";
 import { emptyPaint, paintFromMask } from "./mask_paint.ts";
-import { alreadyShared, Runner, shareKey, shareRun } from "./runner.ts";
+import { alreadyShared, inputsKey, resultIsCurrent, Runner, shareKey, shareRun } from "./runner.ts";
 import { createState, type PlaygroundProps, type PlaygroundState, progressOf } from "./state.ts";
 import { pickImage } from "./images.ts";
 
@@ -56,6 +56,7 @@ async function restoreShare(state: PlaygroundState, props: PlaygroundProps): Pro
     state.finished.value = true;
     state.status.value = { phase: "done", message: "the shared result; Start runs it again" };
     // This page is that share: Share stays off until something changes.
+    state.resultFrom.value = inputsKey(state);
     state.shared.value = {
       url: new URL(`/s/${encodeURIComponent(share.id)}`, location.href).href,
       key: shareKey(state),
@@ -121,6 +122,7 @@ function Actions({ state }: { state: PlaygroundState }): JSX.Element {
   const image = state.image.value;
   const shared = state.shared.value;
   const unchanged = state.finished.value && alreadyShared(state);
+  const stale = state.finished.value && !resultIsCurrent(state);
   const download = async () => {
     if (!image) return;
     const { encodePng } = await import("./images.ts");
@@ -138,8 +140,12 @@ function Actions({ state }: { state: PlaygroundState }): JSX.Element {
         type="button"
         id="share"
         onClick={() => shareRun(state)}
-        disabled={!state.finished.value || shared.busy || unchanged}
-        title={unchanged ? "this is shared already: change something to share again" : undefined}
+        disabled={!state.finished.value || shared.busy || unchanged || stale}
+        title={unchanged
+          ? "this is shared already: change something to share again"
+          : stale
+          ? "the settings or images changed since this result: run again to share"
+          : undefined}
       >
         {shared.busy ? "Sharing…" : unchanged ? "Shared" : "Share"}
       </button>

@@ -42,6 +42,7 @@ export class Runner {
   readonly #assets: PlaygroundProps["assets"];
   #worker: Worker | undefined;
   #recent: number[] = [];
+  #from: string | undefined;
 
   /** A runner for `state`, using the bundled worker and network at `assets`. */
   constructor(state: PlaygroundState, assets: PlaygroundProps["assets"]) {
@@ -52,6 +53,8 @@ export class Runner {
   /** Starts a run of the current recipe and images. */
   start(): void {
     const s = this.#state;
+    // The result will be of these inputs, whatever changes while it runs.
+    this.#from = inputsKey(s);
     const styles = s.styles.value;
     const content = s.content.value;
     const plugins = s.plugins.value;
@@ -157,6 +160,7 @@ export class Runner {
       case "done":
         s.image.value = m.image;
         s.finished.value = true;
+        s.resultFrom.value = this.#from;
         s.status.value = {
           ...status,
           phase: "done",
@@ -186,19 +190,27 @@ function identity(o: object | undefined): number {
   return id;
 }
 
-/**
- * What a share of the current state would hold, as a key: the recipe it
- * would send, and which content image, style images, painting and result.
- * Equal keys: sharing again would make the same share.
- */
-export function shareKey(state: PlaygroundState): string {
+/** What a run is made from, as a key: the recipe and which content image, style images and painting. */
+export function inputsKey(state: PlaygroundState): string {
   return JSON.stringify([
     runnableRecipe(state),
     identity(state.content.value),
     state.styles.value.map(identity),
     identity(state.masks.value),
-    identity(state.image.value),
   ]);
+}
+
+/**
+ * What a share of the current state would hold, as a key: its inputs and
+ * which result. Equal keys: sharing again would make the same share.
+ */
+export function shareKey(state: PlaygroundState): string {
+  return JSON.stringify([inputsKey(state), identity(state.image.value)]);
+}
+
+/** Whether the shown result was made from the inputs as they are now (else sharing would lie). */
+export function resultIsCurrent(state: PlaygroundState): boolean {
+  return state.finished.value && state.resultFrom.value === inputsKey(state);
 }
 
 /** Whether the current state is what was shared last (or what the open share page shows). */
@@ -210,7 +222,7 @@ export function alreadyShared(state: PlaygroundState): boolean {
 /** Uploads the recipe, the images and the result; sets the share link on the state. */
 export async function shareRun(state: PlaygroundState): Promise<void> {
   const image = state.image.value;
-  if (!image || !state.finished.value || alreadyShared(state)) return;
+  if (!image || !resultIsCurrent(state) || alreadyShared(state)) return;
   // Taken before anything is read: a change while uploading makes the state differ from the share.
   const key = shareKey(state);
   state.shared.value = { busy: true };

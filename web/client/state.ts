@@ -109,6 +109,8 @@ export interface PlaygroundState {
    * sharing again is pointless.
    */
   shared: Signal<{ url?: string; error?: string; busy?: boolean; key?: string }>;
+  /** What the result was made from (see `inputsKey`): a result of other inputs is not shared. */
+  resultFrom: Signal<string | undefined>;
   /** A one-line problem with a picked image. */
   imageError: Signal<string | undefined>;
   /** The cost plugins the page offers, by name. */
@@ -132,6 +134,7 @@ export function createState(props: PlaygroundProps): PlaygroundState {
     image: signal(undefined),
     finished: signal(false),
     shared: signal({}),
+    resultFrom: signal(undefined),
     imageError: signal(undefined),
   };
 }
