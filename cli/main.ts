@@ -34,6 +34,8 @@ import {
 import { applyFlags, helpText, numberFlag, parseCommandLine, UsageError } from "./args.ts";
 import { type InputFile, InputGuard } from "./input_guard.ts";
 import { checkMaskCount, listMaskFiles, maskFiles, readMasks, recipeMaskPaths } from "./masks.ts";
+import { addSourcePlugins } from "./plugin_sources.ts";
+import { parseSources } from "../core/plugin_module.ts";
 import { formatCost, formatDuration, type ProgressMode, ProgressReporter } from "./progress.ts";
 import { VERSION } from "./version.ts";
 
@@ -206,6 +208,16 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (typeof base !== "object" || base === null || Array.isArray(base)) {
       throw new UsageError(`--recipe ${flags.recipe}: must hold a JSON object`);
     }
+    // The recipe's own plugin modules join before its plugin list is read.
+    const sources = parseSources((base as Record<string, unknown>).sources);
+    if (sources) {
+      addSourcePlugins(sources, registry, {
+        onNotice: (message) => {
+          reporter.say(message);
+          reporter.json({ event: "notice", message });
+        },
+      });
+    }
     const { recipe, uses } = parseRecipe(
       applyFlags(base as Record<string, unknown>, flags, { plugins: registry }),
       registry,
@@ -278,7 +290,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     );
     reporter.json({ event: "start", version: VERSION, network: network.name, recipe });
     const saving: Promise<void>[] = [];
-    const { version: _version, plugins: _plugins, masks: _masks, ...settings } = recipe;
+    const { version: _version, plugins: _plugins, masks: _masks, sources: _sources, ...settings } =
+      recipe;
     const result = await stylize(
       {
         network,

@@ -24,6 +24,7 @@ import { type Plugin, pluginFromJson, type PluginUse, type PluginUseJson } from 
 import { BACKEND_CHOICES, type BackendChoice } from "./runtime/mod.ts";
 import { NETWORKS } from "./network/registry.ts";
 import type { GuidanceMethod } from "./guidance.ts";
+import { parseSources, type PluginSource } from "./plugin_module.ts";
 
 /** The recipe format version this code reads and writes. */
 export const RECIPE_VERSION = 1;
@@ -310,6 +311,11 @@ export interface Recipe extends Settings {
   plugins: PluginUseJson[];
   /** Mask images, by name. */
   masks?: RecipeMasks;
+  /**
+   * Plugin modules the recipe brings (their plugins are then usable in
+   * `plugins`): the caller loads them before parsing, see `plugin_module.ts`.
+   */
+  sources?: PluginSource[];
 }
 
 /** Checks a recipe's `masks` field. */
@@ -382,7 +388,10 @@ export function parseRecipe(
   if (typeof json !== "object" || json === null || Array.isArray(json)) {
     throw new OptionError(`recipe: must be a JSON object, got ${showValue(json)}`);
   }
-  const { version, plugins: list, masks: maskJson, ...rest } = json as Record<string, unknown>;
+  const { version, plugins: list, masks: maskJson, sources: sourceJson, ...rest } = json as Record<
+    string,
+    unknown
+  >;
   if (version !== undefined && version !== RECIPE_VERSION) {
     throw new OptionError(
       `recipe: version ${
@@ -404,12 +413,14 @@ export function parseRecipe(
     }
   });
   const masks = parseMasks(maskJson);
+  const sources = parseSources(sourceJson);
   return {
     recipe: {
       version: RECIPE_VERSION,
       ...settings,
       plugins: uses.map((u) => u.toJSON()),
       ...(masks ? { masks } : {}),
+      ...(sources ? { sources } : {}),
     },
     uses,
   };

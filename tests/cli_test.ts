@@ -550,3 +550,104 @@ Deno.test("style masks: a guided run, --save-recipe keeps the masks relative to 
   assertEquals((await cli([content, style, style, "-o", plain, ...fast])).code, 0);
   assert(!(await sharp(plain).raw().toBuffer()).equals(a), "masks change the result");
 });
+
+const TINT_SOURCE =
+  `import { constant, definePlugin, numberOption, reduceMean, reduceSum, square, sub, type Tensor } from "stylegram";
+
+// Pulls the mean colour towards a tint.
+export const tint = definePlugin({
+  name: "tint",
+  description: "mean colour close to a tint",
+  options: { red: numberOption({ default: 0.8, min: 0, max: 1, description: "target mean red" }) },
+  layers: () => ["image"],
+  cost: ({ features }, { red }): Tensor =>
+    reduceSum(square(sub(reduceMean(features("image"), { axes: [0, 2, 3] }), constant([red, 0.3, 0.3])))),
+});
+`;
+
+Deno.test("a recipe brings its plugin's code: the CLI runs it, says so, and saves it again", async () => {
+  const recipePath = `${dir}/with_code.json`;
+  await Deno.writeTextFile(
+    recipePath,
+    JSON.stringify({
+      network: "tiny",
+      size: 32,
+      scales: 1,
+      iterations: 8,
+      backend: "wasm",
+      plugins: [{ plugin: "style", weight: 10 }, {
+        plugin: "tint",
+        weight: 5,
+        options: { red: 0.9 },
+      }],
+      sources: [{ name: "tint.ts", code: TINT_SOURCE }],
+    }),
+  );
+  const out = `${dir}/with_code.png`;
+  const saved = `${dir}/with_code_saved.json`;
+  const r = await cli([
+    content,
+    style,
+    "--recipe",
+    recipePath,
+    "-o",
+    out,
+    "--json",
+    "--save-recipe",
+    saved,
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  assert(
+    events.some((e) =>
+      e.event === "notice" &&
+      e.message.startsWith("the recipe brings plugin code (tint.ts, 11 lines)")
+    ),
+    r.stdout,
+  );
+  const iterations = events.filter((e) => e.event === "iteration");
+  assert(iterations.length > 0 && "tint" in iterations[0].terms, JSON.stringify(iterations[0]));
+  assert(iterations.at(-1).terms.tint < iterations[0].terms.tint, "the tint term falls");
+  const again = JSON.parse(await Deno.readTextFile(saved));
+  assertEquals(again.sources, [{ name: "tint.ts", code: TINT_SOURCE }]);
+  const out2 = `${dir}/with_code_again.png`;
+  assertEquals((await cli([content, style, "--recipe", saved, "-o", out2, "-q"])).code, 0);
+  const [a, b] = await Promise.all([out, out2].map((f) => sharp(f).raw().toBuffer()));
+  assert(a.equals(b), "the saved recipe makes the same picture");
+});
+
+const badSources: [string, string, RegExp][] = [
+  [
+    "a syntax error",
+    "export const x = definePlugin({ name: ",
+    /plugin module bad\.ts: Unexpected token \(1:/,
+  ],
+  [
+    "another import",
+    `import { readFile } from "node:fs";\nexport const x = readFile;`,
+    /only "stylegram" can be imported here, not "node:fs"/,
+  ],
+  ["code that throws", `throw new Error("boom");`, /plugin module bad\.ts: Error: boom/],
+  ["no plugin", "export const x = 1;", /plugin module bad\.ts exports no plugin/],
+  [
+    "a built-in's name",
+    `import { definePlugin } from "stylegram";\nexport const s = definePlugin({ name: "style", description: "", options: {}, layers: () => ["image"], cost: ({ features }) => features("image") });`,
+    /a plugin named "style" exists already; rename it/,
+  ],
+];
+
+for (const [name, code, expected] of badSources) {
+  Deno.test(`a recipe's plugin code with ${name} → one line, no output`, async () => {
+    const recipePath = `${dir}/bad_source.json`;
+    await Deno.writeTextFile(recipePath, JSON.stringify({ sources: [{ name: "bad.ts", code }] }));
+    const out = `${dir}/bad_source.png`;
+    const r = await cli([content, style, "--recipe", recipePath, "-o", out, ...fast]);
+    assert(r.code !== 0, r.stderr);
+    const lines = ownLines(r.stderr);
+    assertEquals(lines.length, 1, r.stderr);
+    assert(expected.test(lines[0]), lines[0]);
+    await Deno.stat(out).then(() => {
+      throw new Error("an output file was written");
+    }, () => {});
+  });
+}

@@ -232,3 +232,11 @@ Deno.test("link previews only from the configured origin, never from the Host he
     });
   }
 });
+
+Deno.test("a share cannot carry plugin code (until the playground runs it in its sandbox)", async () => {
+  await withApp(async (call) => {
+    const form = shareForm();
+    form.set("recipe", JSON.stringify({ ...RECIPE, sources: [{ name: "x.ts", code: "" }] }));
+    await expectError(await post(call, form), 400, "shares cannot carry plugin code yet");
+  });
+});

@@ -87,7 +87,7 @@ async function start(message: Extract<ToWorker, { type: "start" }>): Promise<voi
     // The browser's limits: what the page and the share server allow, no more.
     const { recipe, uses } = parseRecipe(message.recipe, BUILTIN_PLUGINS, { browser: true });
     const net = await network(recipe.network, recipe.seed, message.bundles);
-    const { version: _v, plugins: _p, masks: _m, ...settings } = recipe;
+    const { version: _v, plugins: _p, masks: _m, sources: _s, ...settings } = recipe;
     const { content, styleMasks } = message;
     const masks = content && styleMasks?.length
       ? {

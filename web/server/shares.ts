@@ -84,6 +84,10 @@ export function checkRecipe(text: string): Recipe {
   if (typeof json === "object" && json !== null && "masks" in json) {
     throw new HttpError(400, "recipe: masks travel in a share as style-mask files, not names");
   }
+  if (typeof json === "object" && json !== null && "sources" in json) {
+    // Until the playground runs plugin code in its sandbox, a share cannot carry any.
+    throw new HttpError(400, "recipe: shares cannot carry plugin code yet (sources)");
+  }
   try {
     return parseRecipe(json, BUILTIN_PLUGINS, { browser: true }).recipe;
   } catch (e) {
