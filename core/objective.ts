@@ -26,7 +26,13 @@ import {
 import { createSession, type Session, type SessionOptions } from "./runtime/mod.ts";
 import type { FeatureNetwork } from "./network/mod.ts";
 import { fitLongSide, resizeImage, type RgbImage } from "./image.ts";
-import { IMAGE_LAYER, inPlugin, type NetworkInfo, pluginLayers, type PluginUse } from "./plugin.ts";
+import {
+  IMAGE_LAYER,
+  inPluginAsync,
+  type NetworkInfo,
+  pluginLayers,
+  type PluginUse,
+} from "./plugin.ts";
 import { OptionError } from "./options.ts";
 import {
   type Guidance,
@@ -236,7 +242,7 @@ async function computeTargets(
     const mask = maskReaders(spec, layers, (l) => read(l).shape)(job.mask);
     const outputs: Record<string, Tensor> = {};
     for (const { index, use } of job.uses) {
-      const targets = inPlugin(
+      const targets = await inPluginAsync(
         use,
         "targets",
         () =>
@@ -386,18 +392,18 @@ export async function compileObjective(
   const outputs: Record<string, Tensor> = {};
   const weighted: Tensor[] = [];
   const costs: Tensor[] = [];
-  spec.plugins.forEach((use, i) => {
+  for (const [i, use] of spec.plugins.entries()) {
     const kind = use.plugin.spec.reference;
     const sets = targets.get(i) ?? [{ arrays: {}, weight: 1, source: 0 }];
     let readsMask = false;
-    const costOf = (set: TargetSet, mask?: Mask) => {
+    const costOf = async (set: TargetSet, mask?: Mask) => {
       const consts = Object.fromEntries(
         Object.entries(set.arrays).map((
           [k, a],
         ) => [k, constant(a.data, a.shape, { name: `target_${i}_${k}` })]),
       );
       const reader = maskOf(mask);
-      const c = inPlugin(
+      const c = await inPluginAsync(
         use,
         "cost",
         () =>
@@ -421,25 +427,27 @@ export async function compileObjective(
     // With style masks: one cost per style image over its own region,
     // weighted so each covered pixel gets the style at full strength. A
     // plugin that ignores masks keeps its unguided blend and strength.
-    const guidedStyle = (): Tensor | undefined => {
+    const guidedStyle = async (): Promise<Tensor | undefined> => {
       if (kind !== "style" || !regions || !strength) return undefined;
       const inside = sets.filter((s) => strength[s.source] > 0);
       if (!inside.length) {
         throw new OptionError("every style mask is empty (all black): no style would be applied");
       }
-      const parts = [costOf(inside[0], regions[inside[0].source])];
+      const parts = [await costOf(inside[0], regions[inside[0].source])];
       if (!readsMask) return undefined;
-      for (const s of inside.slice(1)) parts.push(costOf(s, regions[s.source]));
+      for (const s of inside.slice(1)) parts.push(await costOf(s, regions[s.source]));
       return addN(parts.map((c, k) => mul(c, strength[inside[k].source])));
     };
-    const unguided = (): Tensor => {
+    const unguided = async (): Promise<Tensor> => {
       const mask = kind === "content" ? contentMask : undefined;
       if (use.plugin.spec.blend === "costs") {
-        return addN(sets.map((s) => mul(costOf(s, mask), s.weight)));
+        const parts: Tensor[] = [];
+        for (const s of sets) parts.push(mul(await costOf(s, mask), s.weight));
+        return addN(parts);
       }
-      return costOf({ arrays: blendTargets(sets), weight: 1, source: 0 }, mask);
+      return await costOf({ arrays: blendTargets(sets), weight: 1, source: 0 }, mask);
     };
-    const cost = guidedStyle() ?? unguided();
+    const cost = (await guidedStyle()) ?? (await unguided());
     const guided = (kind === "style" && regions) || (kind === "content" && contentMask);
     if (guided && !readsMask) {
       options.onNotice?.(
@@ -449,7 +457,7 @@ export async function compileObjective(
     outputs[`cost_${i}`] = cost;
     costs.push(cost);
     weighted.push(use.weight === 1 ? cost : mul(cost, use.weight));
-  });
+  }
   const total = addN(weighted);
   const [gradient] = grad(total, [image]);
   const graph = toOnnx({ ...outputs, total, gradient }, { name: "objective" });

@@ -102,10 +102,20 @@ export interface PluginSpec<V extends PluginOptions = PluginOptions> {
    * output's longer side times this.
    */
   referenceScale?(options: V): number;
-  /** Targets from one reference image, as expressions; run once, then fed to `cost` as constants. */
-  targets?(ctx: TargetContext, options: V): Record<string, Tensor>;
-  /** The cost: a scalar expression of the generated image's features and the targets. */
-  cost(ctx: CostContext, options: V): Tensor;
+  /**
+   * Targets from one reference image, as expressions; run once, then fed to
+   * `cost` as constants. May answer with a promise (a plugin whose code runs
+   * elsewhere, e.g. in the playground's sandbox).
+   */
+  targets?(
+    ctx: TargetContext,
+    options: V,
+  ): Record<string, Tensor> | Promise<Record<string, Tensor>>;
+  /**
+   * The cost: a scalar expression of the generated image's features and the
+   * targets (or a promise of one, as for `targets`).
+   */
+  cost(ctx: CostContext, options: V): Tensor | Promise<Tensor>;
 }
 
 /** A defined plugin: its spec, and a way to configure it. */
@@ -248,15 +258,33 @@ function closeNames(name: string, names: readonly string[]): string[] {
     .map(({ n }) => n);
 }
 
+/** Adds the plugin's name and what it was doing to an error's message. */
+function named(use: PluginUse, what: string, e: unknown): unknown {
+  if (e instanceof Error && !e.message.startsWith(`plugin ${use.plugin.name}`)) {
+    e.message = `plugin ${use.plugin.name}: ${what}: ${e.message}`;
+  }
+  return e;
+}
+
 /** Runs a plugin's own code (`what`: layers, targets, cost), naming the plugin in its errors. */
 export function inPlugin<T>(use: PluginUse, what: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    if (e instanceof Error && !e.message.startsWith(`plugin ${use.plugin.name}`)) {
-      e.message = `plugin ${use.plugin.name}: ${what}: ${e.message}`;
-    }
-    throw e;
+    throw named(use, what, e);
+  }
+}
+
+/** {@linkcode inPlugin} for code that may answer with a promise. */
+export async function inPluginAsync<T>(
+  use: PluginUse,
+  what: string,
+  fn: () => T | Promise<T>,
+): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    throw named(use, what, e);
   }
 }
 

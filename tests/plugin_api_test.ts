@@ -13,6 +13,7 @@ import {
   reduceSum,
   rgbImage,
   style,
+  type Tensor,
   tv,
 } from "../mod.ts";
 import { FeatureNetwork } from "../core/network/feature_network.ts";
@@ -67,6 +68,27 @@ Deno.test("a user's plugin gets the exact gradient of its forward math", async (
     assertAlmostEquals(gradient[c * 64 + 17], (10 * 2 * d) / 64, 1e-7)
   );
   await objective.release();
+});
+
+Deno.test("a plugin may answer targets and cost with promises (code that runs elsewhere)", async () => {
+  const later = <T>(value: T) => new Promise<T>((resolve) => setTimeout(() => resolve(value), 1));
+  const spec = tint.spec;
+  const remote = definePlugin({
+    ...spec,
+    name: "remote-tint",
+    cost: (ctx, options) => later(spec.cost(ctx, options) as Tensor),
+  });
+  const direct = await compileObjective({ network, plugins: [tint.use({ red: 0.9 }, 10)], size });
+  const viaPromise = await compileObjective({
+    network,
+    plugins: [remote.use({ red: 0.9 }, 10)],
+    size,
+  });
+  const [a, b] = await Promise.all([direct.evaluate(pixels), viaPromise.evaluate(pixels)]);
+  assertEquals(b.total, a.total);
+  assertEquals([...b.gradient], [...a.gradient]);
+  await direct.release();
+  await viaPromise.release();
 });
 
 Deno.test("plugin uses serialise to JSON and back by name", () => {
