@@ -1,0 +1,454 @@
+/**
+ * Plugins whose code runs elsewhere — in the playground, in a sandbox that
+ * cannot touch the page, the network or storage. The code only builds
+ * expressions, so what crosses over is a *recording* of the API calls it
+ * made, never the code: the sandbox runs the plugin on stand-in tensors of
+ * the right shapes through a recording copy of the API, and the side that
+ * compiles the objective replays the recording with the real features,
+ * targets and masks. Replaying goes through the same public functions, so
+ * every shape is checked again, and a recording that names anything else is
+ * refused.
+ *
+ * - Sandbox side: {@linkcode answerPluginRequest} (with the plugins from
+ *   `pluginsFromModule` run against {@linkcode recordingApi}).
+ * - Compiling side: {@linkcode remotePlugin}, a plugin whose `targets` and
+ *   `cost` ask the sandbox (through any async `ask` function: a
+ *   MessagePort, a Worker) and replay the answer.
+ *
+ * @module
+ */
+
+import { Tensor } from "./graph/expr.ts";
+import { input } from "./graph/ops/source.ts";
+import { OptionError, type OptionSpec } from "./options.ts";
+import {
+  definePlugin,
+  type NetworkInfo,
+  type Plugin,
+  type PluginOptions,
+  type PluginSpec,
+} from "./plugin.ts";
+
+/** The API functions that build expressions: the only calls a recording may hold. */
+export const EXPRESSION_FUNCTIONS: readonly string[] = [
+  "add",
+  "addN",
+  "div",
+  "mul",
+  "sub",
+  "abs",
+  "exp",
+  "log",
+  "neg",
+  "pow",
+  "relu",
+  "sigmoid",
+  "sqrt",
+  "square",
+  "tanh",
+  "reduceMean",
+  "reduceSum",
+  "concat",
+  "reshape",
+  "slice",
+  "transpose",
+  "matmul",
+  "softmax",
+  "conv2d",
+  "avgPool",
+  "constant",
+  "gramMatrix",
+];
+
+/** What plugin code in a sandbox may import from "stylegram": expressions, options, definePlugin. */
+const AUTHORING_NAMES = [
+  ...EXPRESSION_FUNCTIONS,
+  "definePlugin",
+  "numberOption",
+  "integerOption",
+  "booleanOption",
+  "choiceOption",
+  "layersOption",
+  "resolveLayers",
+  "IMAGE_LAYER",
+  "OptionError",
+  "Tensor",
+];
+
+/** Most API calls one answer may hold: a bigger graph is refused. */
+export const MAX_CALLS = 20_000;
+/** Most constant values one answer may carry. */
+export const MAX_CONSTANT_VALUES = 4_000_000;
+
+/** Where a stand-in tensor comes from: a layer's features or mask, or a target. */
+export interface Leaf {
+  /** `features`, `targets` or `mask`. */
+  kind: "features" | "targets" | "mask";
+  /** The layer (features, mask) or the target's name. */
+  key: string;
+}
+
+/** An argument as it travels: tensors by their number in the recording. */
+type Wire =
+  | null
+  | boolean
+  | number
+  | string
+  | { $t: number }
+  | { $f32: number[] }
+  | Wire[]
+  | { [key: string]: Wire };
+
+/** One step of a recording: a stand-in, or an API call with its arguments. */
+export type RecordedStep = { leaf: Leaf } | { call: string; args: Wire[] };
+
+/** What a plugin describes of itself (all plain data). */
+export interface PluginDescription {
+  /** Name. */
+  name: string;
+  /** One line. */
+  description: string;
+  /** Its option records. */
+  options: Record<string, OptionSpec>;
+  /** Its reference image, if any. */
+  reference?: "content" | "style";
+  /** How several style images combine. */
+  blend?: "targets" | "costs";
+}
+
+/** A question to the sandbox. */
+export type PluginRequest =
+  | { fn: "layers"; plugin: string; options: PluginOptions; network: NetworkInfo }
+  | {
+    fn: "targets" | "cost";
+    plugin: string;
+    options: PluginOptions;
+    network: NetworkInfo;
+    /** Shapes of the stand-ins: features and masks by layer, targets by name. */
+    shapes: {
+      features: Record<string, number[]>;
+      targets: Record<string, number[]>;
+      mask: Record<string, number[]>;
+    };
+  };
+
+/** The sandbox's answer. */
+export type PluginAnswer =
+  | { layers: string[] }
+  | { steps: RecordedStep[]; result: Wire; readMask: boolean }
+  | { error: string };
+
+/** The description of a plugin, for the other side. */
+export function describePlugin(plugin: Plugin): PluginDescription {
+  const { name, description, options, reference, blend } = plugin.spec;
+  return structuredClone({
+    name,
+    description,
+    options: options as Record<string, OptionSpec>,
+    ...(reference ? { reference } : {}),
+    ...(blend ? { blend } : {}),
+  });
+}
+
+/** The recording in progress; one per answer. */
+class Recording {
+  readonly steps: RecordedStep[] = [];
+  readonly #ids = new WeakMap<Tensor, number>();
+  #constants = 0;
+
+  leaf(leaf: Leaf, shape: readonly number[]): Tensor {
+    const t = input(`leaf_${this.steps.length}`, shape);
+    this.#add(t, { leaf });
+    return t;
+  }
+
+  call(name: string, args: unknown[], result: unknown): void {
+    if (!(result instanceof Tensor)) return;
+    this.#add(result, { call: name, args: args.map((a) => this.#encode(a)) });
+  }
+
+  encode(value: unknown): Wire {
+    return this.#encode(value);
+  }
+
+  #add(t: Tensor, step: RecordedStep): void {
+    if (this.steps.length >= MAX_CALLS) {
+      throw new OptionError(`the graph is too big: over ${MAX_CALLS} operations`);
+    }
+    this.#ids.set(t, this.steps.length);
+    this.steps.push(step);
+  }
+
+  #encode(value: unknown): Wire {
+    if (value === undefined) return null;
+    if (value === null || typeof value === "boolean" || typeof value === "string") return value;
+    if (typeof value === "number") {
+      if (!Number.isFinite(value)) {
+        throw new OptionError(`a non-finite number (${value}) cannot be used`);
+      }
+      return value;
+    }
+    if (value instanceof Tensor) {
+      const id = this.#ids.get(value);
+      if (id === undefined) {
+        throw new OptionError("a tensor made outside the stylegram API was used");
+      }
+      return { $t: id };
+    }
+    if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+      const values = Array.from(value as unknown as ArrayLike<number>);
+      this.#constants += values.length;
+      if (this.#constants > MAX_CONSTANT_VALUES) {
+        throw new OptionError(`too many constant values: over ${MAX_CONSTANT_VALUES}`);
+      }
+      return { $f32: values };
+    }
+    if (Array.isArray(value)) return value.map((v) => this.#encode(v));
+    if (typeof value === "object" && Object.getPrototypeOf(value) === Object.prototype) {
+      return Object.fromEntries(
+        Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, this.#encode(v)]),
+      );
+    }
+    throw new OptionError(`a ${typeof value} cannot be passed to the stylegram API here`);
+  }
+}
+
+let current: Recording | undefined;
+
+/**
+ * The part of `api` that plugin code in a sandbox gets, its expression
+ * functions recording each call (while an answer is being recorded). Running
+ * a network, sessions or files is not part of it.
+ */
+export function recordingApi(api: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const wrapped: Record<string, unknown> = {};
+  for (const name of AUTHORING_NAMES) {
+    const value = api[name];
+    if (value === undefined) continue;
+    if (!EXPRESSION_FUNCTIONS.includes(name)) {
+      wrapped[name] = value;
+      continue;
+    }
+    const fn = value as (...args: unknown[]) => unknown;
+    wrapped[name] = (...args: unknown[]) => {
+      const recording = current;
+      // Calls inside a recorded call (a helper using the API) are not recorded themselves.
+      current = undefined;
+      let result: unknown;
+      try {
+        result = fn(...args);
+      } finally {
+        current = recording;
+      }
+      recording?.call(name, args, result);
+      return result;
+    };
+  }
+  return wrapped;
+}
+
+/** Answers one request with the sandbox's plugins (found by name). */
+export async function answerPluginRequest(
+  request: PluginRequest,
+  plugins: ReadonlyMap<string, Plugin>,
+): Promise<PluginAnswer> {
+  const plugin = plugins.get(request.plugin);
+  if (!plugin) return { error: `no plugin "${request.plugin}" in the sandbox` };
+  try {
+    const spec = plugin.spec as PluginSpec;
+    if (request.fn === "layers") {
+      return { layers: [...spec.layers(request.options, request.network)] };
+    }
+    const recording = new Recording();
+    let readMask = false;
+    const { shapes } = request;
+    const leaves = new Map<string, Tensor>();
+    const leaf = (kind: Leaf["kind"], key: string, shape: number[]) => {
+      const id = `${kind}/${key}`;
+      let t = leaves.get(id);
+      if (!t) leaves.set(id, t = recording.leaf({ kind, key }, shape));
+      return t;
+    };
+    const features = (layer: string) => {
+      const shape = shapes.features[layer];
+      if (!shape) {
+        throw new OptionError(
+          `layer "${layer}" was read but not declared by the plugin's layers(); declare every layer it reads`,
+        );
+      }
+      return leaf("features", layer, shape);
+    };
+    const mask = (layer: string) => {
+      readMask = true;
+      const shape = shapes.mask[layer];
+      return shape ? leaf("mask", layer, shape) : undefined;
+    };
+    const targets = Object.fromEntries(
+      Object.entries(shapes.targets).map(([k, s]) => [k, leaf("targets", k, s)]),
+    );
+    current = recording;
+    let result: unknown;
+    try {
+      result = request.fn === "targets"
+        ? await spec.targets!({ features, mask, network: request.network }, request.options)
+        : await spec.cost({ features, targets, mask, network: request.network }, request.options);
+    } finally {
+      current = undefined;
+    }
+    return { steps: recording.steps, result: recording.encode(result), readMask };
+  } catch (e) {
+    return { error: e instanceof Error ? e.message.split("\n")[0] : String(e) };
+  }
+}
+
+/** Replays a recording with the real tensors; every call goes through `api` again. */
+export function replay(
+  answer: { steps: RecordedStep[]; result: Wire },
+  options: { api: Readonly<Record<string, unknown>>; leaf: (leaf: Leaf) => Tensor | undefined },
+): unknown {
+  if (answer.steps.length > MAX_CALLS) {
+    throw new OptionError(`the graph is too big: over ${MAX_CALLS} operations`);
+  }
+  const values: Tensor[] = [];
+  const decode = (w: Wire): unknown => {
+    if (w === null || typeof w !== "object") return w ?? undefined;
+    if (Array.isArray(w)) return w.map(decode);
+    if ("$t" in w && typeof w.$t === "number") {
+      const t = values[w.$t];
+      if (!t) throw new OptionError("the recording refers to a tensor it has not made");
+      return t;
+    }
+    if ("$f32" in w && Array.isArray(w.$f32)) return Float32Array.from(w.$f32 as number[]);
+    return Object.fromEntries(Object.entries(w).map(([k, v]) => [k, decode(v)]));
+  };
+  for (const step of answer.steps) {
+    let t: unknown;
+    if ("leaf" in step) {
+      t = options.leaf(step.leaf);
+      if (!t) {
+        throw new OptionError(
+          `the recording reads ${step.leaf.kind} "${step.leaf.key}", which is not there`,
+        );
+      }
+    } else {
+      const fn = EXPRESSION_FUNCTIONS.includes(step.call) ? options.api[step.call] : undefined;
+      if (typeof fn !== "function") {
+        throw new OptionError(
+          `the recording calls "${step.call}", which is not in the stylegram API`,
+        );
+      }
+      t = (fn as (...a: unknown[]) => unknown)(...step.args.map(decode));
+    }
+    if (!(t instanceof Tensor)) {
+      throw new OptionError(
+        `the recording's step "${"call" in step ? step.call : "leaf"}" made no tensor`,
+      );
+    }
+    values.push(t);
+  }
+  return decode(answer.result);
+}
+
+/** How the compiling side asks the sandbox. */
+export type AskSandbox = (request: PluginRequest) => Promise<PluginAnswer>;
+
+/**
+ * A plugin whose code runs in the sandbox: its options are the described
+ * records; `layers` answers from what {@linkcode prepareRemotePlugin} asked
+ * beforehand (it is needed at once, without waiting); `targets` and `cost`
+ * ask the sandbox and replay its recording.
+ */
+export function remotePlugin(
+  description: PluginDescription,
+  options: { ask: AskSandbox; api: Readonly<Record<string, unknown>> },
+): Plugin & { prepare(use: PluginOptions, network: NetworkInfo): Promise<void> } {
+  const layersOf = new Map<string, string[]>();
+  const keyOf = (o: PluginOptions, network: NetworkInfo) => JSON.stringify([o, network.name]);
+  const answerOf = async (request: PluginRequest) => {
+    const answer = await options.ask(request);
+    if ("error" in answer) throw new OptionError(answer.error);
+    return answer;
+  };
+  const shapesOf = (
+    layers: readonly string[],
+    features: (l: string) => Tensor,
+    mask: (l: string) => Tensor | undefined,
+    targets: Readonly<Record<string, Tensor>>,
+  ) => ({
+    features: Object.fromEntries(layers.map((l) => [l, [...features(l).shape]])),
+    mask: Object.fromEntries(
+      layers.flatMap((l) => {
+        const m = mask(l);
+        return m ? [[l, [...m.shape]]] : [];
+      }),
+    ),
+    targets: Object.fromEntries(Object.entries(targets).map(([k, t]) => [k, [...t.shape]])),
+  });
+  const plugin = definePlugin<PluginOptions>({
+    name: description.name,
+    description: description.description,
+    options: description.options,
+    ...(description.reference ? { reference: description.reference } : {}),
+    ...(description.blend ? { blend: description.blend } : {}),
+    layers: (o, network) => {
+      const layers = layersOf.get(keyOf(o, network));
+      if (!layers) throw new OptionError("its layers were not asked for before the run (prepare)");
+      return layers;
+    },
+    ...(description.reference
+      ? {
+        targets: async ({ features, mask, network }, o) => {
+          const layers = plugin.spec.layers(o, network);
+          const shapes = shapesOf(layers, features, mask, {});
+          const answer = await answerOf({
+            fn: "targets",
+            plugin: description.name,
+            options: o,
+            network,
+            shapes,
+          });
+          if (!("steps" in answer)) throw new OptionError("the sandbox answered something else");
+          const out = replay(answer, {
+            api: options.api,
+            leaf: (l) =>
+              l.kind === "features" ? features(l.key) : l.kind === "mask" ? mask(l.key) : undefined,
+          });
+          return out as Record<string, Tensor>;
+        },
+      }
+      : {}),
+    cost: async ({ features, targets, mask, network }, o) => {
+      const layers = plugin.spec.layers(o, network);
+      const shapes = shapesOf(layers, features, mask, targets);
+      const answer = await answerOf({
+        fn: "cost",
+        plugin: description.name,
+        options: o,
+        network,
+        shapes,
+      });
+      if (!("steps" in answer)) throw new OptionError("the sandbox answered something else");
+      return replay(answer, {
+        api: options.api,
+        leaf: (l) =>
+          l.kind === "features"
+            ? features(l.key)
+            : l.kind === "mask"
+            ? mask(l.key)
+            : targets[l.key],
+      }) as Tensor;
+    },
+  });
+  return Object.assign(plugin, {
+    async prepare(o: PluginOptions, network: NetworkInfo) {
+      const answer = await answerOf({
+        fn: "layers",
+        plugin: description.name,
+        options: o,
+        network,
+      });
+      if (!("layers" in answer)) throw new OptionError("the sandbox answered something else");
+      layersOf.set(keyOf(o, network), answer.layers);
+    },
+  });
+}

@@ -1,0 +1,165 @@
+/**
+ * Plugins whose code runs elsewhere: the sandbox side records the API calls
+ * a plugin makes on stand-ins, the compiling side replays them with the real
+ * tensors. The objective of a remote plugin equals that of the same plugin
+ * run directly; recordings that step outside the API, or are too big, are
+ * refused; and the answers survive structured cloning (as over postMessage).
+ */
+
+import { transform } from "sucrase";
+import * as api from "../mod.ts";
+import { FeatureNetwork } from "../core/network/feature_network.ts";
+import { randomWeights } from "../core/network/random_weights.ts";
+import { TINY } from "../core/network/tiny.ts";
+import { compileObjective } from "../core/objective.ts";
+import { pluginsFromModule } from "../core/plugin_module.ts";
+import {
+  answerPluginRequest,
+  describePlugin,
+  MAX_CALLS,
+  type PluginRequest,
+  recordingApi,
+  remotePlugin,
+  replay,
+} from "../core/remote_plugin.ts";
+import { pluginLayers } from "../core/plugin.ts";
+import { uniform } from "../core/random.ts";
+import { assert, assertEquals, assertRejects, assertThrows } from "./support/assert.ts";
+
+const GUIDED_GRAM =
+  `import { definePlugin, div, gramMatrix, layersOption, mul, numberOption, reduceSum,
+  resolveLayers, square, sub, addN, type Tensor } from "stylegram";
+
+// A Gram cost written as a user would, with masks and a numeric option.
+export const myGram = definePlugin({
+  name: "my-gram",
+  description: "Gram matrices, inside the masks when there are some",
+  reference: "style",
+  options: {
+    layers: layersOption({ default: "style", description: "layers" }),
+    power: numberOption({ default: 1, min: 0.5, max: 2, description: "exponent of the distance" }),
+  },
+  layers: (o, network) => resolveLayers(o.layers, network, "my-gram").map((l) => l.layer),
+  targets: ({ features, network }, o) =>
+    Object.fromEntries(resolveLayers(o.layers, network, "my-gram").map((l, i) => {
+      const f = features(l.layer);
+      return ["g" + i, mul(gramMatrix(f), 1 / (f.shape[2] * f.shape[3]))];
+    })),
+  cost: ({ features, targets, mask, network }, o) =>
+    addN(resolveLayers(o.layers, network, "my-gram").map((l, i): Tensor => {
+      const m = mask(l.layer);
+      const f = m ? mul(features(l.layer), m) : features(l.layer);
+      const n = f.shape[2] * f.shape[3];
+      const d = reduceSum(square(sub(div(gramMatrix(f), n), targets["g" + i])));
+      return mul(d, l.weight);
+    })),
+});
+`;
+
+const compile = (code: string) =>
+  transform(code, { transforms: ["typescript", "imports"], filePath: "x.ts" }).code;
+
+/** The sandbox side, in this process; answers go through structuredClone like a message. */
+function sandbox(code: string) {
+  const plugins = new Map(
+    pluginsFromModule(compile(code), { name: "x.ts", api: recordingApi(api) }).map((
+      p,
+    ) => [p.name, p]),
+  );
+  const asked: PluginRequest[] = [];
+  const ask = async (request: PluginRequest) => {
+    asked.push(structuredClone(request));
+    return structuredClone(await answerPluginRequest(structuredClone(request), plugins));
+  };
+  return { plugins, ask, asked };
+}
+
+const net = new FeatureNetwork(TINY, randomWeights(TINY, 3));
+const info = { name: "tiny", layers: net.layerNames, defaults: TINY.defaults };
+const noise = (w: number, h: number, seed: number) =>
+  api.rgbImage(w, h, uniform(3 * w * h, seed, { lo: 0, hi: 1 }));
+const size = { width: 12, height: 10 };
+const styles = [{ image: noise(16, 16, 12), weight: 2 }, { image: noise(9, 14, 13), weight: 1 }];
+const pixels = uniform(3 * 12 * 10, 21, { lo: 0.1, hi: 0.9 });
+
+Deno.test("a remote plugin compiles to the very objective of the same plugin run here", async () => {
+  const direct = pluginsFromModule(compile(GUIDED_GRAM), { name: "x.ts", api })[0];
+  const box = sandbox(GUIDED_GRAM);
+  const remote = remotePlugin(describePlugin(box.plugins.get("my-gram")!), { ask: box.ask, api });
+  assertEquals(remote.spec.options, direct.spec.options, "the option records cross over");
+  for (
+    const guidance of [undefined, {
+      styles: [api.maskImage(12, 10, new Float32Array(120).fill(0.5))],
+    }]
+  ) {
+    const use = remote.use({ power: 1.5 }, 3);
+    await remote.prepare(use.options, info);
+    assertEquals(pluginLayers(use, info), ["relu1", "relu2", "relu3"]);
+    const spec = { network: net, size, styles, guidance };
+    const a = await compileObjective({ ...spec, plugins: [direct.use({ power: 1.5 }, 3)] }, {
+      backend: "wasm",
+    });
+    const b = await compileObjective({ ...spec, plugins: [use] }, { backend: "wasm" });
+    const [x, y] = [await a.evaluate(pixels), await b.evaluate(pixels)];
+    assertEquals(y.total, x.total);
+    assertEquals([...y.gradient], [...x.gradient]);
+    await a.release();
+    await b.release();
+  }
+  // The sandbox was asked for layers, then targets per style image, then costs.
+  const kinds = new Set(box.asked.map((r) => r.fn));
+  assertEquals([...kinds].sort(), ["cost", "layers", "targets"]);
+});
+
+Deno.test("a recording that leaves the API, or is too big, is refused on either side", async () => {
+  const step = (call: string) => ({
+    steps: [{ leaf: { kind: "features" as const, key: "a" } }, { call, args: [{ $t: 0 }] }],
+    result: { $t: 1 },
+  });
+  const leaf = () => api.input("a", [1, 2, 3, 3]);
+  assertEquals((replay(step("square"), { api, leaf }) as api.Tensor).shape, [1, 2, 3, 3]);
+  for (const call of ["Tensor", "constructor", "toString", "__proto__", "fetch", "stylize"]) {
+    assertThrows(() => replay(step(call), { api, leaf }), "");
+  }
+  assertThrows(
+    () => replay({ steps: [{ call: "square", args: [{ $t: 5 }] }], result: null }, { api, leaf }),
+    "refers to a tensor it has not made",
+  );
+  assertThrows(
+    () =>
+      replay({
+        steps: Array(MAX_CALLS + 1).fill({ leaf: { kind: "features", key: "a" } }),
+        result: null,
+      }, { api, leaf }),
+    "the graph is too big",
+  );
+  // In the sandbox: a graph of a million nodes stops at the limit, with a message.
+  const huge = sandbox(`import { definePlugin, add, reduceSum } from "stylegram";
+export const huge = definePlugin({ name: "huge", description: "", options: {}, layers: () => ["image"],
+  cost: ({ features }) => { let x = features("image"); for (let i = 0; i < 1e6; i++) x = add(x, 1); return reduceSum(x); } });`);
+  const answer = await huge.ask({
+    fn: "cost",
+    plugin: "huge",
+    options: {},
+    network: info,
+    shapes: { features: { image: [1, 3, 4, 4] }, targets: {}, mask: {} },
+  });
+  assert(
+    "error" in answer && answer.error.includes(`over ${MAX_CALLS} operations`),
+    JSON.stringify(answer),
+  );
+  // A tensor made behind the API's back cannot be recorded.
+  const sneaky = sandbox(`import { definePlugin, Tensor, reduceSum } from "stylegram";
+export const sneaky = definePlugin({ name: "sneaky", description: "", options: {}, layers: () => ["image"],
+  cost: ({ features }) => { const f = features("image"); return reduceSum(new Tensor(f.op, [f], f.attrs, f.shape)); } });`);
+  const remote = remotePlugin(describePlugin(sneaky.plugins.get("sneaky")!), {
+    ask: sneaky.ask,
+    api,
+  });
+  await remote.prepare({}, info);
+  await assertRejects(
+    () =>
+      compileObjective({ network: net, size, plugins: [remote.use({}, 1)] }, { backend: "wasm" }),
+    "a tensor made outside the stylegram API was used",
+  );
+});
