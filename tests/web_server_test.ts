@@ -341,20 +341,28 @@ Deno.test("storage: an image larger than many chunks round-trips; chunks fit KV;
   const store = await openShareStore(kvPath);
   try {
     assert(noisePng.length > 12 * CHUNK_BYTES, `${noisePng.length} bytes: several commits`);
-    const sha = await store.putImage(noisePng, { type: "image/png", width: 600, height: 450 });
+    const { sha, added } = await store.putImage(noisePng, {
+      type: "image/png",
+      width: 600,
+      height: 450,
+    });
+    assert(added, "stored by this call");
     assertEquals(sha, await sha256Hex(noisePng));
     assert(await store.hasImage(sha));
     const got = await store.getImage(sha);
     assert(got);
-    assertEquals(got.meta, {
+    const { generation, storedAt, ...meta } = got.meta;
+    assertEquals(meta, {
       type: "image/png",
       width: 600,
       height: 450,
       bytes: noisePng.length,
       chunks: Math.ceil(noisePng.length / CHUNK_BYTES),
+      refs: 0,
     });
+    assert(typeof generation === "string" && typeof storedAt === "number");
     assertEquals(got.bytes, noisePng);
-    assertEquals(await store.putImage(noisePng, got.meta), sha, "stored again: same key");
+    assertEquals(await store.putImage(noisePng, got.meta), { sha, added: false }, "same key");
 
     const kv = await Deno.openKv(kvPath);
     try {
@@ -384,8 +392,8 @@ Deno.test("storage: a share is never overwritten; a taken id is replaced by a fr
   const store = new ShareStore(await Deno.openKv(":memory:"), { newId: () => ids.shift()! });
   try {
     const image = { type: "image/png" as const, width: 32, height: 24 };
-    const result = await store.putImage(resultPng, image);
-    const style = await store.putImage(styleJpg, { ...image, type: "image/jpeg" });
+    const { sha: result } = await store.putImage(resultPng, image);
+    const { sha: style } = await store.putImage(styleJpg, { ...image, type: "image/jpeg" });
     const first = await store.createShare({ recipe: { tag: 1 } as never, styles: [style], result });
     assertEquals(first, taken);
     const second = await store.createShare({

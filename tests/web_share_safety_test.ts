@@ -240,3 +240,50 @@ Deno.test("a share cannot carry plugin code (until the playground runs it in its
     await expectError(await post(call, form), 400, "shares cannot carry plugin code yet");
   });
 });
+
+Deno.test("concurrent uploads: the allowance and the quota hold", async () => {
+  await withApp(async (call) => {
+    const statuses = await Promise.all(
+      Array.from(
+        { length: 10 },
+        () => post(call, shareForm(), "198.51.100.5").then((r) => r.status),
+      ),
+    );
+    assertEquals(statuses.filter((s) => s === 201).length, 2, statuses.join(" "));
+    assertEquals(statuses.filter((s) => s === 429).length, 8, statuses.join(" "));
+  }, { limits: { sharesPerWindow: 2 } });
+  const one = contentPng.length + styleJpg.length + resultPng.length;
+  await withApp(async (call, store) => {
+    const uploads = Array.from({ length: 8 }, async (_, i) => {
+      const style = await bytesOf(raw(40, 40, (x, y) => (x * (i + 3) + y) % 256).jpeg());
+      return (await post(call, shareForm({ style }))).status;
+    });
+    const statuses = await Promise.all(uploads);
+    assert(statuses.includes(507) && statuses.includes(201), statuses.join(" "));
+    const max = one + 2 * styleJpg.length;
+    assert((await store.usage()) <= max, `usage ${await store.usage()} over the quota ${max}`);
+  }, { limits: { maxStorageBytes: one + 2 * styleJpg.length } });
+});
+
+Deno.test("deleting a share while its image is uploaded again never leaves a broken image", async () => {
+  await withApp(async (call, store) => {
+    for (let round = 0; round < 15; round++) {
+      const style = await bytesOf(raw(40, 40, (x, y) => (x * 7 + y * round) % 256).jpeg());
+      const first = await (await post(call, shareForm({ style }))).json();
+      const [deleted, again] = await Promise.all([
+        call(`/api/shares/${first.id}`, {
+          method: "DELETE",
+          headers: { authorization: `Bearer ${first.deleteToken}` },
+        }),
+        post(call, shareForm({ style })),
+      ]);
+      assertEquals(deleted.status, 204);
+      assertEquals(again.status, 201);
+      const share = await (await call(`/api/shares/${(await again.json()).id}`)).json();
+      for (const sha of [share.content, ...share.styles, share.result]) {
+        const image = await store.getImage(sha);
+        assert(image, `round ${round}: image ${sha} of a live share is gone`);
+      }
+    }
+  });
+});

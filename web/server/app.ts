@@ -90,6 +90,10 @@ export async function createApp(options: AppOptions): Promise<App> {
   const assetsDir = options.assetsDir ?? "web/dist";
   const assets = await loadAssets(assetsDir);
   const limiter = new RateLimiter(limits.sharesPerWindow, limits.shareWindowMs, { kv: store.kv });
+  const attempts = new RateLimiter(limits.attemptsPerWindow, limits.shareWindowMs, {
+    kv: store.kv,
+    scope: "attempts",
+  });
 
   const origin = options.origin;
   const notFoundPage = async (req: Request) =>
@@ -112,7 +116,7 @@ export async function createApp(options: AppOptions): Promise<App> {
       });
     },
   }));
-  app.route("/", shareRoutes({ store, limits, limiter, trustProxy: options.trustProxy }));
+  app.route("/", shareRoutes({ store, limits, limiter, attempts, trustProxy: options.trustProxy }));
   app.get("/", async () => html(await render("home", { origin })));
   app.get("/s/:id", async (c) => {
     const stored = await store.openShare(c.req.param("id"), { maxIdleMs: limits.shareExpiryMs });

@@ -23,6 +23,8 @@ export interface Limits {
   sharesPerWindow: number;
   /** Time in which a client's allowance refills completely, ms (default 10 minutes). */
   shareWindowMs: number;
+  /** Upload attempts one client may make in that window, refused ones included (default 60). */
+  attemptsPerWindow: number;
   /** Most bytes of stored images in all (default 2 GiB); unused shares are swept first. */
   maxStorageBytes: number;
   /** A share nobody opened for this long is deleted, ms (default 180 days). */
@@ -35,6 +37,7 @@ export const DEFAULT_LIMITS: Readonly<Limits> = {
   maxPixels: 4096 * 4096,
   sharesPerWindow: 10,
   shareWindowMs: 10 * 60 * 1000,
+  attemptsPerWindow: 60,
   maxStorageBytes: 2 * 1024 ** 3,
   shareExpiryMs: 180 * 24 * 60 * 60 * 1000,
 };
@@ -216,6 +219,8 @@ export interface RateLimiterOptions {
   now?: () => number;
   /** Keep the buckets in this KV database, so a restart forgets nothing (default: memory). */
   kv?: Deno.Kv;
+  /** What is counted, naming its buckets in KV (default `shares`). */
+  scope?: string;
 }
 
 /**
@@ -229,6 +234,7 @@ export class RateLimiter {
   readonly #windowMs: number;
   readonly #now: () => number;
   readonly #kv?: Deno.Kv;
+  readonly #scope: string;
   readonly #buckets = new Map<string, Bucket>();
 
   /** A limiter of `capacity` actions per `windowMs`. */
@@ -238,6 +244,11 @@ export class RateLimiter {
     this.#windowMs = windowMs;
     this.#now = options.now ?? Date.now;
     this.#kv = options.kv;
+    this.#scope = options.scope ?? "shares";
+  }
+
+  #key(client: string): Deno.KvKey {
+    return ["rate", this.#scope, client];
   }
 
   /** Tokens of a bucket now (a missing bucket is full). */
@@ -250,39 +261,57 @@ export class RateLimiter {
   async wait(ip: string): Promise<number> {
     const key = clientKey(ip);
     const bucket = this.#kv
-      ? (await this.#kv.get<Bucket>(["rate", key])).value
+      ? (await this.#kv.get<Bucket>(this.#key(key))).value
       : this.#buckets.get(key);
     const tokens = this.#level(bucket, this.#now());
     return tokens >= 1 ? 0 : Math.max(1, Math.ceil((1 - tokens) / this.#perMs / 1000));
   }
 
-  /** Counts one action of `ip`. */
-  async take(ip: string): Promise<void> {
+  /**
+   * Changes `ip`'s tokens by `delta` (−1 takes one, +1 gives one back),
+   * atomically; with `onlyIfAvailable`, takes nothing when no token is left
+   * and answers `false`.
+   */
+  async #change(ip: string, delta: number, onlyIfAvailable: boolean): Promise<boolean> {
     const key = clientKey(ip);
-    const now = this.#now();
-    if (!this.#kv) {
-      this.#buckets.set(key, { tokens: this.#level(this.#buckets.get(key), now) - 1, at: now });
-      this.#prune(now);
-      return;
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const now = this.#now();
+      const entry = this.#kv ? await this.#kv.get<Bucket>(this.#key(key)) : undefined;
+      const bucket = entry ? entry.value : this.#buckets.get(key);
+      const level = this.#level(bucket, now);
+      if (onlyIfAvailable && delta < 0 && level < 1) return false;
+      const next = { tokens: Math.min(this.#capacity, level + delta), at: now };
+      if (!this.#kv || !entry) {
+        this.#buckets.set(key, next);
+        this.#prune(now);
+        return true;
+      }
+      // Kept until it would be full again: an emptied bucket must not be forgotten early.
+      const expireIn = Math.ceil((this.#capacity - next.tokens) / this.#perMs) + 1000;
+      const done = await this.#kv.atomic().check(entry).set(this.#key(key), next, { expireIn })
+        .commit();
+      if (done.ok) return true;
     }
-    // Read, count, write back unless another server changed it meanwhile.
-    for (let attempt = 0; attempt < 10; attempt++) {
-      const entry = await this.#kv.get<Bucket>(["rate", key]);
-      const next = { tokens: this.#level(entry.value, now) - 1, at: now };
-      const done = await this.#kv.atomic().check(entry)
-        .set(["rate", key], next, { expireIn: this.#windowMs }).commit();
-      if (done.ok) return;
-    }
+    throw new Error("rate limiter: too much contention");
   }
 
-  /** 429 with `Retry-After` unless `ip` may act now. */
-  async checkOrThrow(ip: string): Promise<void> {
-    const wait = await this.wait(ip);
-    if (wait > 0) {
-      throw new HttpError(429, `too many shares from your address; try again in ${wait} s`, {
+  /** Counts one action of `ip`, whatever is left. */
+  async take(ip: string): Promise<void> {
+    await this.#change(ip, -1, false);
+  }
+
+  /**
+   * Takes one token for `ip` now, or throws 429 with `Retry-After`; returns
+   * how to give it back (for an action that then failed).
+   */
+  async acquire(ip: string, what = "shares"): Promise<() => Promise<void>> {
+    if (!(await this.#change(ip, -1, true))) {
+      const wait = await this.wait(ip);
+      throw new HttpError(429, `too many ${what} from your address; try again in ${wait} s`, {
         headers: { "retry-after": String(wait) },
       });
     }
+    return () => this.#change(ip, 1, false).then(() => {});
   }
 
   #prune(now: number): void {

@@ -34,7 +34,14 @@ import {
 } from "./limits.ts";
 import { IMMUTABLE } from "./static.ts";
 import { stripMetadata } from "./metadata.ts";
-import { IMAGE_SHA, publicShare, sha256Hex, SHARE_ID, type ShareStore } from "./storage.ts";
+import {
+  IMAGE_SHA,
+  ImageGoneError,
+  publicShare,
+  sha256Hex,
+  SHARE_ID,
+  type ShareStore,
+} from "./storage.ts";
 
 /** Most style images in one share. */
 export const MAX_STYLES = 8;
@@ -49,8 +56,10 @@ export interface ShareApiOptions {
   store: ShareStore;
   /** Size limits (the rate is the limiter's). */
   limits: Limits;
-  /** Share creations per client. */
+  /** Share creations per client (refused attempts give their token back). */
   limiter: RateLimiter;
+  /** Upload attempts per client, refused ones included. */
+  attempts: RateLimiter;
   /**
    * The header a trusted reverse proxy puts the client's address in (e.g.
    * `x-forwarded-for`, whose last entry is the one the proxy added); unset:
@@ -112,15 +121,41 @@ function files(form: FormData, field: string, count: { min: number; max: number 
  * Refuses an upload before reading any of it: over the client's rate (429),
  * or not multipart/form-data (415).
  */
+/** At most this many uploads are decoded at once; the others wait their turn. */
+const DECODING_AT_ONCE = 2;
+let decoding = 0;
+const waiting: (() => void)[] = [];
+
+async function oneAtATime<T>(work: () => Promise<T>): Promise<T> {
+  if (decoding >= DECODING_AT_ONCE) {
+    if (waiting.length >= 32) throw new HttpError(503, "the server is busy; try again shortly");
+    await new Promise<void>((resolve) => waiting.push(resolve));
+  }
+  decoding++;
+  try {
+    return await work();
+  } finally {
+    decoding--;
+    waiting.shift()?.();
+  }
+}
+
 function admitUpload(options: ShareApiOptions): MiddlewareHandler {
   return async (c, next) => {
-    // Only checked here: the allowance is used up by a share that gets made.
-    await options.limiter.checkOrThrow(clientAddress(c, options.trustProxy));
+    const client = clientAddress(c, options.trustProxy);
+    // Every attempt counts here; a share's token is given back if it is not made.
+    await options.attempts.acquire(client, "upload attempts");
     if (!c.req.header("content-type")?.toLowerCase().startsWith("multipart/form-data")) {
       await c.req.raw.body?.cancel();
       throw new HttpError(415, "send the share as multipart/form-data");
     }
-    await next();
+    const refund = await options.limiter.acquire(client);
+    try {
+      await next();
+    } finally {
+      // Hono has turned any error into the answer by now: only a made share keeps the token.
+      if (c.res.status !== 201) await refund();
+    }
   };
 }
 
@@ -176,14 +211,10 @@ async function createShare(c: Context, options: ShareApiOptions): Promise<Respon
       );
     }
   }
-  await makeRoom(options, checked.map((c) => c.bytes));
-  const sha = new Map<string, string>();
-  for (const { label, bytes, info } of checked) {
-    sha.set(label, await options.store.putImage(bytes, info));
-  }
   // The token goes to the creator only; the store keeps its hash.
   const deleteToken = base64url(crypto.getRandomValues(new Uint8Array(24)));
-  const id = await options.store.createShare({
+  const deleteKey = await sha256Hex(new TextEncoder().encode(deleteToken));
+  const id = await storeShare(options, checked, (sha) => ({
     recipe,
     content: content ? sha.get("content")! : null,
     styles: styles.map((_, i) => sha.get(`style[${i}]`)!),
@@ -195,9 +226,8 @@ async function createShare(c: Context, options: ShareApiOptions): Promise<Respon
       content: content ? imageName(content.name, "content image") : null,
       styles: styles.map((f, i) => imageName(f.name, `style image ${i + 1}`)),
     },
-    deleteKey: await sha256Hex(new TextEncoder().encode(deleteToken)),
-  });
-  await options.limiter.take(clientAddress(c, options.trustProxy));
+    deleteKey,
+  }));
   const url = `/s/${id}`;
   return c.json({ id, url, deleteToken }, 201, { location: url });
 }
@@ -206,22 +236,47 @@ const base64url = (bytes: Uint8Array) =>
   btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 
 /**
- * 507 unless the new images fit the storage quota, after sweeping out
- * expired shares if they do not fit at first.
+ * Stores the images and the share. The new images' bytes are set aside in
+ * the quota first (after sweeping out expired shares if they do not fit:
+ * else 507), so concurrent uploads cannot overshoot it; an image deleted
+ * meanwhile by another request is stored again.
  */
-async function makeRoom(options: ShareApiOptions, images: Uint8Array[]): Promise<void> {
+async function storeShare(
+  options: ShareApiOptions,
+  images: { label: string; bytes: Uint8Array; info: CheckedImage }[],
+  share: (sha: Map<string, string>) => Parameters<ShareStore["createShare"]>[0],
+): Promise<string> {
   const { store, limits } = options;
-  let adding = 0;
-  const seen = new Set<string>();
-  for (const bytes of images) {
-    const sha = await sha256Hex(bytes);
-    if (!seen.has(sha) && !(await store.hasImage(sha))) adding += bytes.length;
-    seen.add(sha);
+  for (let attempt = 0;; attempt++) {
+    const fresh = new Map<string, number>();
+    for (const { bytes } of images) {
+      const sha = await sha256Hex(bytes);
+      if (!fresh.has(sha) && !(await store.hasImage(sha))) fresh.set(sha, bytes.length);
+    }
+    const adding = [...fresh.values()].reduce((a, b) => a + b, 0);
+    if (!(await store.reserve(adding, limits.maxStorageBytes))) {
+      await store.sweep({ maxIdleMs: limits.shareExpiryMs });
+      if (!(await store.reserve(adding, limits.maxStorageBytes))) {
+        throw new HttpError(507, "the share storage is full; try again later");
+      }
+    }
+    const sha = new Map<string, string>();
+    for (const { label, bytes, info } of images) {
+      const put = await store.putImage(bytes, info);
+      sha.set(label, put.sha);
+      // Stored by someone else meanwhile: its bytes were never ours to count.
+      if (!put.added && fresh.has(put.sha)) {
+        await store.addUsage(-fresh.get(put.sha)!);
+        fresh.delete(put.sha);
+      }
+    }
+    try {
+      return await store.createShare(share(sha));
+    } catch (e) {
+      // Images stored now but used by no share are swept within the hour.
+      if (!(e instanceof ImageGoneError) || attempt >= 2) throw e;
+    }
   }
-  if ((await store.usage()) + adding <= limits.maxStorageBytes) return;
-  await store.sweep({ maxIdleMs: limits.shareExpiryMs });
-  if ((await store.usage()) + adding <= limits.maxStorageBytes) return;
-  throw new HttpError(507, "the share storage is full; try again later");
 }
 
 /** Whether two strings are equal, in time that does not depend on where they differ. */
@@ -315,7 +370,7 @@ export function shareRoutes(options: ShareApiOptions): Hono {
       "/api/shares",
       admitUpload(options),
       limitBody(options.limits.maxBodyBytes),
-      (c) => createShare(c, options),
+      (c) => oneAtATime(() => createShare(c, options)),
     )
     .get("/api/shares/:id", (c) => getShare(c, options))
     .delete("/api/shares/:id", (c) => deleteShare(c, options.store))

@@ -5,10 +5,13 @@
  * the meta record, so nobody ever sees half an image. A share is a recipe plus
  * image hashes under an unguessable id that is written only if still free.
  *
- * Keys: `["image", sha]` → {@linkcode ImageMeta};
- * `["image_chunk", sha, i]` → bytes; `["share", id]` → {@linkcode Share};
- * `["ref", sha, id]` for each image a share uses (an image goes when its
- * last share goes); `["usage"]` → bytes of stored images, for the quota.
+ * Keys: `["image", sha]` → {@linkcode ImageMeta}, which counts the shares
+ * using the image; `["image_chunk", sha, generation, i]` → bytes (each
+ * upload writes its own generation, so a delete never takes a fresh
+ * upload's chunks); `["share", id]` → {@linkcode Share}; `["usage"]` →
+ * bytes of stored images, for the quota. A share and its images' counts
+ * change in one atomic write, so an image goes exactly when its last share
+ * goes.
  *
  * @module
  */
@@ -35,6 +38,21 @@ export interface ImageMeta {
   height: number;
   /** Number of chunks the bytes are split into. */
   chunks: number;
+  /** The upload whose chunks these are (absent: an image stored before generations). */
+  generation?: string;
+  /** How many shares use it (absent: counted before refcounts, treated as 1). */
+  refs?: number;
+  /** When it was stored (ms since 1970); an image no share took is swept after an hour. */
+  storedAt?: number;
+}
+
+/** Thrown by `createShare` when an image was deleted meanwhile: store it again and retry. */
+export class ImageGoneError extends Error {
+  /** Names the image. */
+  constructor(sha: string) {
+    super(`createShare: image ${sha} is not stored (or was deleted meanwhile)`);
+    this.name = "ImageGoneError";
+  }
 }
 
 /** A stored image. */
@@ -140,29 +158,41 @@ export class ShareStore {
   }
 
   /**
-   * Stores an image unless it is there already; returns its SHA-256. The
+   * Stores an image unless it is there already; returns its SHA-256 and
+   * whether this call stored it (the caller accounts for its bytes). The
    * caller has checked the bytes and read `type`, `width` and `height`.
    */
   async putImage(
     bytes: Uint8Array,
     info: { type: ImageType; width: number; height: number },
-  ): Promise<string> {
+  ): Promise<{ sha: string; added: boolean }> {
     const sha = await sha256Hex(bytes);
-    if (await this.hasImage(sha)) return sha;
+    if (await this.hasImage(sha)) return { sha, added: false };
+    const generation = newShareId();
     const chunks = Math.max(1, Math.ceil(bytes.length / CHUNK_BYTES));
     for (let first = 0; first < chunks; first += CHUNKS_PER_COMMIT) {
       const op = this.#kv.atomic();
       for (let i = first; i < Math.min(chunks, first + CHUNKS_PER_COMMIT); i++) {
-        op.set(["image_chunk", sha, i], bytes.slice(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES));
+        op.set(
+          ["image_chunk", sha, generation, i],
+          bytes.slice(i * CHUNK_BYTES, (i + 1) * CHUNK_BYTES),
+        );
       }
       await commit(op);
     }
-    const meta: ImageMeta = { ...info, bytes: bytes.length, chunks };
-    // Last, and only if absent: a concurrent upload of the same bytes wrote the same chunks.
+    const meta: ImageMeta = {
+      ...info,
+      bytes: bytes.length,
+      chunks,
+      generation,
+      refs: 0,
+      storedAt: Date.now(),
+    };
+    // Last, and only if absent: readers go through the meta record.
     const written = await this.#kv.atomic().check({ key: ["image", sha], versionstamp: null })
       .set(["image", sha], meta).commit();
-    if (written.ok) await this.#addUsage(bytes.length);
-    return sha;
+    if (!written.ok) await this.#deleteChunks(sha, generation);
+    return { sha, added: written.ok };
   }
 
   /** Whether a complete image with this SHA-256 is stored. */
@@ -182,8 +212,9 @@ export class ShareStore {
     if (!meta) return null;
     const bytes = new Uint8Array(meta.bytes);
     let offset = 0, count = 0;
-    for await (const entry of this.#kv.list<Uint8Array>({ prefix: ["image_chunk", sha] })) {
-      if (entry.key[2] !== count || offset + entry.value.length > meta.bytes) break;
+    const prefix = meta.generation ? ["image_chunk", sha, meta.generation] : ["image_chunk", sha];
+    for await (const entry of this.#kv.list<Uint8Array>({ prefix })) {
+      if (entry.key[prefix.length] !== count || offset + entry.value.length > meta.bytes) break;
       bytes.set(entry.value, offset);
       offset += entry.value.length;
       count++;
@@ -195,22 +226,25 @@ export class ShareStore {
   }
 
   /**
-   * Stores a share under a fresh id and returns the id. Every image must be
-   * stored already. An existing share is never overwritten: the write checks
-   * that the key is free, and a (practically impossible) taken id is
-   * replaced by another.
+   * Stores a share under a fresh id and returns the id, counting it in each
+   * of its images in the same atomic write. Every image must be stored
+   * already ({@linkcode ImageGoneError} if one was deleted meanwhile). An
+   * existing share is never overwritten: a (practically impossible) taken id
+   * is replaced by another.
    */
   async createShare(input: ShareInput): Promise<string> {
     const shas = [
-      ...(input.content ? [input.content] : []),
-      ...input.styles,
-      input.result,
-      ...(input.styleMasks ?? []).filter((m): m is string => m !== null),
+      ...new Set([
+        ...(input.content ? [input.content] : []),
+        ...input.styles,
+        input.result,
+        ...(input.styleMasks ?? []).filter((m): m is string => m !== null),
+      ]),
     ];
-    for (const sha of shas) {
-      if (!(await this.hasImage(sha))) throw new Error(`createShare: image ${sha} is not stored`);
-    }
-    for (let attempt = 0; attempt < 5; attempt++) {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const metas = await Promise.all(shas.map((sha) => this.#kv.get<ImageMeta>(["image", sha])));
+      const missing = metas.findIndex((m) => !m.value);
+      if (missing >= 0) throw new ImageGoneError(shas[missing]);
       const id = this.#newId();
       const now = new Date().toISOString();
       const share: StoredShare = {
@@ -227,11 +261,12 @@ export class ShareStore {
       };
       const key = ["share", id];
       const op = this.#kv.atomic().check({ key, versionstamp: null }).set(key, share);
-      for (const sha of new Set(shas)) op.set(["ref", sha, id], true);
-      const done = await op.commit();
-      if (done.ok) return id;
+      for (const m of metas) {
+        op.check(m).set(m.key, { ...m.value!, refs: (m.value!.refs ?? 1) + 1 });
+      }
+      if ((await op.commit()).ok) return id;
     }
-    throw new Error("createShare: no free id after 5 attempts");
+    throw new Error("createShare: too much contention; try again");
   }
 
   /** A share by id, or `null` (also for ids that are not well-formed). */
@@ -267,40 +302,63 @@ export class ShareStore {
   }
 
   /**
-   * Deletes a share, then every image no other share uses. Returns whether
-   * there was such a share.
+   * Deletes a share, and every image no other share uses, in one atomic
+   * write (retried if a concurrent write changed one of them). Returns
+   * whether there was such a share.
    */
   async deleteShare(id: string): Promise<boolean> {
-    const entry = await this.#kv.get<StoredShare>(["share", id]);
-    const share = entry.value;
-    if (!share) return false;
-    const shas = [
-      ...new Set([
-        share.content,
-        ...share.styles,
-        share.result,
-        ...(share.styleMasks ?? []),
-      ].filter((s): s is string => typeof s === "string")),
-    ];
-    const op = this.#kv.atomic().check(entry).delete(["share", id]);
-    for (const sha of shas) op.delete(["ref", sha, id]);
-    if (!(await op.commit()).ok) return false;
-    for (const sha of shas) {
-      const others = this.#kv.list({ prefix: ["ref", sha] }, { limit: 1 });
-      if (!(await others.next()).done) continue;
-      const meta = await this.#kv.get<ImageMeta>(["image", sha]);
-      if (!meta.value) continue;
-      // The meta record first: from then on readers see no image, then the chunks go.
-      if (!(await this.#kv.atomic().check(meta).delete(["image", sha]).commit()).ok) continue;
-      for await (const chunk of this.#kv.list({ prefix: ["image_chunk", sha] })) {
-        await this.#kv.delete(chunk.key);
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const entry = await this.#kv.get<StoredShare>(["share", id]);
+      const share = entry.value;
+      if (!share) return false;
+      const shas = [
+        ...new Set(
+          [share.content, ...share.styles, share.result, ...(share.styleMasks ?? [])]
+            .filter((s): s is string => typeof s === "string"),
+        ),
+      ];
+      const metas = await Promise.all(shas.map((sha) => this.#kv.get<ImageMeta>(["image", sha])));
+      const op = this.#kv.atomic().check(entry).delete(["share", id]);
+      const gone: { sha: string; meta: ImageMeta }[] = [];
+      for (const m of metas) {
+        if (!m.value) continue;
+        const refs = (m.value.refs ?? 1) - 1;
+        op.check(m);
+        if (refs > 0) op.set(m.key, { ...m.value, refs });
+        else {
+          op.delete(m.key);
+          gone.push({ sha: m.key[1] as string, meta: m.value });
+        }
       }
-      await this.#addUsage(-meta.value.bytes);
+      if (!(await op.commit()).ok) continue;
+      for (const { sha, meta } of gone) await this.#dropImage(sha, meta);
+      return true;
     }
-    return true;
+    throw new Error("deleteShare: too much contention; try again");
   }
 
-  /** Deletes every share unused for longer than `maxIdleMs`; returns how many went. */
+  /** After its meta record is gone: its chunks, and its bytes from the usage. */
+  async #dropImage(sha: string, meta: ImageMeta): Promise<void> {
+    if (meta.generation) await this.#deleteChunks(sha, meta.generation);
+    else {
+      for await (const c of this.#kv.list({ prefix: ["image_chunk", sha] })) {
+        if (typeof c.key[2] === "number") await this.#kv.delete(c.key);
+      }
+    }
+    await this.addUsage(-meta.bytes);
+  }
+
+  async #deleteChunks(sha: string, generation: string): Promise<void> {
+    for await (const c of this.#kv.list({ prefix: ["image_chunk", sha, generation] })) {
+      await this.#kv.delete(c.key);
+    }
+  }
+
+  /**
+   * Deletes every share unused for longer than `maxIdleMs`, and images no
+   * share took within an hour (a creation that failed halfway); returns how
+   * many shares went.
+   */
   async sweep(options: { maxIdleMs: number; now?: number }): Promise<number> {
     const now = options.now ?? Date.now();
     let removed = 0;
@@ -308,7 +366,29 @@ export class ShareStore {
       const seen = Date.parse(entry.value.seenAt ?? entry.value.createdAt);
       if (now - seen > options.maxIdleMs && await this.deleteShare(entry.value.id)) removed++;
     }
+    for await (const m of this.#kv.list<ImageMeta>({ prefix: ["image"] })) {
+      if (m.value.refs !== 0 || now - (m.value.storedAt ?? now) < 60 * 60 * 1000) continue;
+      if ((await this.#kv.atomic().check(m).delete(m.key).commit()).ok) {
+        await this.#dropImage(m.key[1] as string, m.value);
+      }
+    }
     return removed;
+  }
+
+  /**
+   * Sets `bytes` aside in the usage if they fit under `max`; returns whether
+   * they did. An upload reserves its new images' bytes before storing them.
+   */
+  async reserve(bytes: number, max: number): Promise<boolean> {
+    for (let attempt = 0; attempt < 20; attempt++) {
+      const entry = await this.#kv.get<number>(["usage"]);
+      const used = entry.value ?? 0;
+      if (used + bytes > max) return false;
+      if ((await this.#kv.atomic().check(entry).set(["usage"], used + bytes).commit()).ok) {
+        return true;
+      }
+    }
+    throw new Error("storage: could not update the usage counter");
   }
 
   /** Bytes of stored images (what the quota counts). */
@@ -316,7 +396,8 @@ export class ShareStore {
     return (await this.#kv.get<number>(["usage"])).value ?? 0;
   }
 
-  async #addUsage(delta: number): Promise<void> {
+  /** Adds `delta` bytes to the usage (negative: gives them back). */
+  async addUsage(delta: number): Promise<void> {
     for (let attempt = 0; attempt < 20; attempt++) {
       const entry = await this.#kv.get<number>(["usage"]);
       const next = Math.max(0, (entry.value ?? 0) + delta);
