@@ -10,19 +10,29 @@ import { assert, assertEquals } from "./support/assert.ts";
 
 const TIMEOUTS = { headerTimeoutMs: 300, bodyTimeoutMs: 300, idleTimeoutMs: 400 };
 
+interface Seen {
+  peer: string;
+  body: string;
+  spoofed: string | null;
+  name: string | null;
+}
+
 async function withGuard(
   fn: (
     port: number,
-    seen: { peer: string; body: string; spoofed: string | null }[],
+    seen: Seen[],
   ) => Promise<void>,
 ) {
-  const seen: { peer: string; body: string; spoofed: string | null }[] = [];
+  const seen: Seen[] = [];
   const server = await serveGuarded(async (req, info) => {
     seen.push({
       peer: info.remoteAddr.hostname,
       body: await req.text(),
-      spoofed: req.headers.get(PEER_HEADER),
+      spoofed: [...req.headers.keys()].find((k) => k.startsWith(PEER_HEADER)) ?? null,
+      name: req.headers.get("x-name"),
     });
+    // A slow answer: longer than the idle time, which must wait for it.
+    if (new URL(req.url).pathname === "/slow") await new Promise((r) => setTimeout(r, 900));
     return new Response(`ok ${seen.length}`);
   }, { hostname: "127.0.0.1", port: 0, ...TIMEOUTS });
   try {
@@ -121,5 +131,38 @@ Deno.test("huge headers get 431; conflicting lengths get 400", async () => {
       "POST / HTTP/1.1\r\nhost: x\r\ncontent-length: 5\r\ncontent-length: 50\r\n\r\nhello",
     ]);
     assert(smuggle.reply.startsWith("HTTP/1.1 400"), smuggle.reply);
+  });
+});
+
+Deno.test("header blocks parsers could read differently are refused; the peer cannot be forged", async () => {
+  await withGuard(async (port, seen) => {
+    const refused: [string, RegExp][] = [
+      [`GET /a HTTP/1.1\r\nhost: x\n${PEER_HEADER}: 9.9.9.9\r\n\r\n`, /^HTTP\/1\.1 400/],
+      ["GET /a HTTP/1.1\r\nhost: x\r\nx-a: 1\r\n folded\r\n\r\n", /^HTTP\/1\.1 400/],
+      ["GET /a HTTP/1.1\r\nhost : x\r\n\r\n", /^HTTP\/1\.1 400/],
+      ["GET /a HTTP/1.1\r\nhost: x\rx-b: 2\r\n\r\n", /^HTTP\/1\.1 400/],
+      ["GET  /a HTTP/1.1\r\nhost: x\r\n\r\n", /^HTTP\/1\.1 400/],
+      ["CONNECT example.org:443 HTTP/1.1\r\nhost: example.org\r\n\r\n", /^HTTP\/1\.1 405/],
+      ["TRACE / HTTP/1.1\r\nhost: x\r\n\r\n", /^HTTP\/1\.1 405/],
+    ];
+    for (const [request, expected] of refused) {
+      const { reply } = await exchange(port, [request]);
+      assert(expected.test(reply), `${JSON.stringify(request)} → ${reply.slice(0, 60)}`);
+    }
+    assertEquals(seen.length, 0, "none reached the app");
+    // Empty lines before a request are fine; header bytes pass unchanged.
+    const ok = await exchange(port, [
+      "\r\n\r\nGET / HTTP/1.1\r\nhost: x\r\nx-name: \u00c3\u00a9\r\nconnection: close\r\n\r\n",
+    ]);
+    assert(ok.reply.startsWith("HTTP/1.1 200"), ok.reply);
+    // The test writes UTF-8 (c3 83 c2 a9): the app sees those bytes, one character each.
+    assertEquals(seen[0].name, "\u00c3\u0083\u00c2\u00a9");
+  });
+});
+
+Deno.test("a slow answer is waited for: the idle time counts only after it", async () => {
+  await withGuard(async (port) => {
+    const { reply } = await exchange(port, ["GET /slow HTTP/1.1\r\nhost: x\r\n\r\n", 1500]);
+    assert(reply.startsWith("HTTP/1.1 200") && reply.includes("ok 1"), reply);
   });
 });

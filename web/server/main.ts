@@ -81,10 +81,13 @@ if (import.meta.main) {
     );
   sweep();
   const hourly = setInterval(sweep, 60 * 60 * 1000);
-  Deno.addSignalListener("SIGINT", async () => {
+  // Answers in progress finish before the server goes.
+  const stop = (code: number) => async () => {
     clearInterval(hourly);
     await server.shutdown();
     store.close();
-    Deno.exit(130);
-  });
+    Deno.exit(code);
+  };
+  Deno.addSignalListener("SIGINT", stop(130));
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", stop(143));
 }

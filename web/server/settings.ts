@@ -28,7 +28,7 @@ export interface ServerSettings {
   maxStorageBytes: number;
   /** Days after which a share nobody opened is deleted. */
   shareExpiryDays: number;
-  /** Seconds a client has to send a request's headers (and to start the next one). */
+  /** Seconds a client has to send a request's headers, from their first byte. */
   headerTimeout: number;
   /** Seconds a client has to send a request's body. */
   bodyTimeout: number;

@@ -291,7 +291,7 @@ async function deleteShare(c: Context, store: ShareStore): Promise<Response> {
   const id = c.req.param("id");
   const share = id && SHARE_ID.test(id) ? await store.getShare(id) : null;
   if (!share) throw new HttpError(404, "no such share");
-  const token = /^Bearer (\S+)$/.exec(c.req.header("authorization") ?? "")?.[1];
+  const token = /^Bearer (\S+)$/i.exec(c.req.header("authorization") ?? "")?.[1];
   const key = token ? await sha256Hex(new TextEncoder().encode(token)) : "";
   if (!share.deleteKey || !sameText(key, share.deleteKey)) {
     throw new HttpError(403, "give the share's delete token as Authorization: Bearer TOKEN");
