@@ -62,6 +62,16 @@ export function parseSources(json: unknown): PluginSource[] | undefined {
   });
 }
 
+/**
+ * The module's line an error thrown by its code points at (the script runs
+ * as a `new Function` body, two lines below the function's head), if known.
+ */
+export function moduleLine(e: unknown): number | undefined {
+  const stack = e instanceof Error ? e.stack ?? "" : "";
+  const m = /<anonymous>:(\d+):\d+/.exec(stack);
+  return m ? Math.max(1, Number(m[1]) - 2) : undefined;
+}
+
 const isPlugin = (v: unknown): v is Plugin =>
   typeof v === "object" && v !== null && "spec" in v && "use" in v &&
   typeof (v as Plugin).name === "string";
@@ -87,7 +97,10 @@ export function pluginsFromModule(
   } catch (e) {
     if (e instanceof OptionError) throw e;
     const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    throw new OptionError(`plugin module ${options.name}: ${message.split("\n")[0]}`);
+    const line = moduleLine(e);
+    throw new OptionError(
+      `plugin module ${options.name}${line ? `, line ${line}` : ""}: ${message.split("\n")[0]}`,
+    );
   }
   const plugins = Object.values(module.exports).filter(isPlugin);
   if (!plugins.length) {

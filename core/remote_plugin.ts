@@ -21,6 +21,7 @@
 import { Tensor } from "./graph/expr.ts";
 import { input } from "./graph/ops/source.ts";
 import { OptionError, type OptionSpec } from "./options.ts";
+import { moduleLine } from "./plugin_module.ts";
 import {
   definePlugin,
   type NetworkInfo,
@@ -136,7 +137,7 @@ export type PluginRequest =
 export type PluginAnswer =
   | { layers: string[] }
   | { steps: RecordedStep[]; result: Wire; readMask: boolean }
-  | { error: string };
+  | { error: string; line?: number };
 
 /** The description of a plugin, for the other side. */
 export function describePlugin(plugin: Plugin): PluginDescription {
@@ -297,7 +298,11 @@ export async function answerPluginRequest(
     }
     return { steps: recording.steps, result: recording.encode(result), readMask };
   } catch (e) {
-    return { error: e instanceof Error ? e.message.split("\n")[0] : String(e) };
+    const line = moduleLine(e);
+    return {
+      error: e instanceof Error ? e.message.split("\n")[0] : String(e),
+      ...(line ? { line } : {}),
+    };
   }
 }
 
@@ -366,7 +371,9 @@ export function remotePlugin(
   const keyOf = (o: PluginOptions, network: NetworkInfo) => JSON.stringify([o, network.name]);
   const answerOf = async (request: PluginRequest) => {
     const answer = await options.ask(request);
-    if ("error" in answer) throw new OptionError(answer.error);
+    if ("error" in answer) {
+      throw new OptionError(answer.line ? `line ${answer.line}: ${answer.error}` : answer.error);
+    }
     return answer;
   };
   const shapesOf = (

@@ -45,6 +45,8 @@ export interface AssetManifest {
   bundles: Record<string, string>;
   /** URL of the stylesheet. */
   css: string;
+  /** URL of the plugin editor (CodeMirror), loaded when the editor opens. */
+  editor: string;
   /** The networks offered in the browser. */
   networks: NetworkChoice[];
 }
@@ -98,6 +100,24 @@ function pointAtOrt(code: string): string {
   return out;
 }
 
+/**
+ * The plugin sandbox's page: its script inline (the server allows exactly
+ * that script by its hash) and the worker's code as a base64 data block the
+ * script turns into a blob worker — an opaque-origin page fetches nothing.
+ */
+async function sandboxPage(tmp: string): Promise<string> {
+  const worker = await bundle("client/sandbox/plugin_worker.ts", `${tmp}/plugin_worker.js`);
+  const host = new TextDecoder().decode(await bundle("client/sandbox/host.ts", `${tmp}/host.js`));
+  if (host.includes("</script")) throw new Error("web build: the sandbox script contains </script");
+  let binary = "";
+  for (let i = 0; i < worker.length; i += 8192) {
+    binary += String.fromCharCode(...worker.subarray(i, i + 8192));
+  }
+  return `<!doctype html><meta charset="utf-8"><title>stylegram plugin sandbox</title>` +
+    `<script type="text/plain" id="worker">${btoa(binary)}</script>` +
+    `<script type="module">${host}</script>\n`;
+}
+
 /** Builds everything into `web/dist/assets/`; returns the manifest. */
 export async function buildWeb(options: { outDir?: string } = {}): Promise<AssetManifest> {
   const outDir = options.outDir ?? new URL("dist/assets/", here).pathname;
@@ -116,6 +136,12 @@ export async function buildWeb(options: { outDir?: string } = {}): Promise<Asset
     );
     const worker = await write(new TextEncoder().encode(workerCode), "worker", "js");
     const css = await write(await Deno.readFile(new URL("static/style.css", here)), "style", "css");
+    await Deno.writeTextFile(`${outDir}/sandbox.html`, await sandboxPage(tmp));
+    const editor = await write(
+      await bundle("client/editor/code_editor.ts", `${tmp}/editor.js`),
+      "editor",
+      "js",
+    );
 
     // onnxruntime-web's files, found through its package exports.
     const require = createRequire(import.meta.url);
@@ -141,7 +167,7 @@ export async function buildWeb(options: { outDir?: string } = {}): Promise<Asset
       }
       networks.push({ name: record.name, title: record.title, layers });
     }
-    const manifest: AssetManifest = { app, worker, bundles, css, networks };
+    const manifest: AssetManifest = { app, worker, bundles, css, editor, networks };
     await Deno.writeTextFile(`${outDir}/manifest.json`, JSON.stringify(manifest, null, 2));
     return manifest;
   } finally {

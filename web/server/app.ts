@@ -10,7 +10,7 @@
 import { Hono } from "hono";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { errorResponse, responseForError } from "./http.ts";
-import { securityHeaders } from "./headers.ts";
+import { sandboxPolicy, securityHeaders } from "./headers.ts";
 import { DEFAULT_LIMITS, type Limits, RateLimiter } from "./limits.ts";
 import { shareRoutes } from "./shares.ts";
 import { loadAssets, serveAssets } from "./static.ts";
@@ -89,6 +89,9 @@ export async function createApp(options: AppOptions): Promise<App> {
   const render = options.renderPage ?? placeholderPage;
   const assetsDir = options.assetsDir ?? "web/dist";
   const assets = await loadAssets(assetsDir);
+  // The plugin sandbox's page, from the client build, with its own policy.
+  const sandboxHtml = await Deno.readTextFile(`${assetsDir}/assets/sandbox.html`).catch(() => "");
+  const sandboxCsp = sandboxHtml ? await sandboxPolicy(sandboxHtml) : "";
   const limiter = new RateLimiter(limits.sharesPerWindow, limits.shareWindowMs, { kv: store.kv });
   const attempts = new RateLimiter(limits.attemptsPerWindow, limits.shareWindowMs, {
     kv: store.kv,
@@ -118,6 +121,12 @@ export async function createApp(options: AppOptions): Promise<App> {
   }));
   app.route("/", shareRoutes({ store, limits, limiter, attempts, trustProxy: options.trustProxy }));
   app.get("/", async () => html(await render("home", { origin })));
+  app.get("/sandbox", () => {
+    if (!sandboxHtml) return errorResponse(404, "no plugin sandbox in this build");
+    const res = html(sandboxHtml);
+    res.headers.set("content-security-policy", sandboxCsp);
+    return res;
+  });
   app.get("/s/:id", async (c) => {
     const stored = await store.openShare(c.req.param("id"), { maxIdleMs: limits.shareExpiryMs });
     if (!stored) return await notFoundPage(c.req.raw);

@@ -53,7 +53,28 @@ const everywhere = secureHeaders({
  */
 export const securityHeaders: MiddlewareHandler = async (c, next) => {
   await everywhere(c, next);
-  if (c.res.headers.get("content-type")?.startsWith("text/html")) {
+  // A page with a policy of its own (the plugin sandbox) keeps it.
+  const html = c.res.headers.get("content-type")?.startsWith("text/html");
+  if (html && !c.res.headers.has("content-security-policy")) {
     c.res.headers.set("content-security-policy", CONTENT_SECURITY_POLICY);
   }
 };
+
+/**
+ * The plugin sandbox's policy: its one inline script (by hash), evaluating
+ * plugin code, and blob workers — no network (`default-src 'none'`), no
+ * other frames, framed only by our own pages.
+ */
+export async function sandboxPolicy(html: string): Promise<string> {
+  const script = /<script type="module">([\s\S]*)<\/script>/.exec(html)?.[1] ?? "";
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(script));
+  const hash = btoa(String.fromCharCode(...new Uint8Array(digest)));
+  return [
+    "default-src 'none'",
+    `script-src 'sha256-${hash}' 'unsafe-eval'`,
+    "worker-src blob:",
+    "base-uri 'none'",
+    "form-action 'none'",
+    "frame-ancestors 'self'",
+  ].join("; ");
+}

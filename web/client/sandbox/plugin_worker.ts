@@ -1,0 +1,91 @@
+/**
+ * The worker inside the plugin sandbox: the only place playground plugin
+ * code runs. It transpiles each module (sucrase), runs it against a
+ * recording copy of the authoring API, describes the plugins it exports,
+ * and answers the compiling side's questions with recordings. It has an
+ * opaque origin and a policy without network access; its host stops it when
+ * an answer takes too long.
+ *
+ * @module
+ */
+
+import { transform } from "sucrase";
+import { moduleLine, pluginsFromModule, type PluginSource } from "../../../core/plugin_module.ts";
+import {
+  answerPluginRequest,
+  describePlugin,
+  type PluginAnswer,
+  recordingApi,
+} from "../../../core/remote_plugin.ts";
+import type { Plugin } from "../../../core/plugin.ts";
+import { AUTHORING_API } from "./authoring_api.ts";
+import type { FromSandbox, SourceProblem, ToSandbox } from "./protocol.ts";
+
+const scope = globalThis as unknown as {
+  onmessage: ((e: MessageEvent<ToSandbox>) => void) | null;
+  postMessage(message: FromSandbox): void;
+};
+const api = recordingApi(AUTHORING_API);
+let plugins = new Map<string, Plugin>();
+
+function load(
+  sources: PluginSource[],
+): { plugins: Map<string, Plugin> } | { problem: SourceProblem } {
+  const found = new Map<string, Plugin>();
+  for (const source of sources) {
+    let script: string;
+    try {
+      script =
+        transform(source.code, { transforms: ["typescript", "imports"], filePath: source.name })
+          .code;
+    } catch (e) {
+      const message = (e as Error).message.split("\n")[0].replace(
+        /^Error transforming [^:]*: /,
+        "",
+      );
+      const at = /\((\d+):(\d+)\)/.exec(message);
+      return { problem: { source: source.name, message, line: at ? Number(at[1]) : undefined } };
+    }
+    try {
+      for (const p of pluginsFromModule(script, { name: source.name, api })) {
+        if (found.has(p.name)) throw new Error(`two plugins are named "${p.name}"`);
+        found.set(p.name, p);
+      }
+    } catch (e) {
+      return {
+        problem: {
+          source: source.name,
+          message: (e as Error).message,
+          line: moduleLine(e) ??
+            (Number(/, line (\d+):/.exec((e as Error).message)?.[1]) || undefined),
+        },
+      };
+    }
+  }
+  return { plugins: found };
+}
+
+scope.onmessage = async (event) => {
+  const m = event.data;
+  if (m.type === "load") {
+    const result = load(m.sources);
+    if ("problem" in result) {
+      scope.postMessage({ type: "load-error", id: m.id, problem: result.problem });
+      return;
+    }
+    plugins = result.plugins;
+    scope.postMessage({
+      type: "loaded",
+      id: m.id,
+      plugins: [...plugins.values()].map(describePlugin),
+    });
+  } else if (m.type === "ask") {
+    let answer: PluginAnswer;
+    try {
+      answer = await answerPluginRequest(m.request, plugins);
+    } catch (e) {
+      answer = { error: (e as Error).message };
+    }
+    scope.postMessage({ type: "answer", id: m.id, answer });
+  }
+};
