@@ -627,7 +627,7 @@ const badSources: [string, string, RegExp][] = [
     `import { readFile } from "node:fs";\nexport const x = readFile;`,
     /only "stylegram" can be imported here, not "node:fs"/,
   ],
-  ["code that throws", `throw new Error("boom");`, /plugin module bad\.ts: Error: boom/],
+  ["code that throws", `throw new Error("boom");`, /plugin module bad\.ts, line 1: Error: boom/],
   ["no plugin", "export const x = 1;", /plugin module bad\.ts exports no plugin/],
   [
     "a built-in's name",

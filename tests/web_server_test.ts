@@ -542,7 +542,7 @@ Deno.test("recipes: malformed JSON, schema errors, unknown plugins and fields â†
       await expectError(await post(call, shareForm({ recipe })), 400, message);
     }
     await expectError(
-      await post(call, shareForm({ recipe: JSON.stringify({ network: "x".repeat(20000) }) })),
+      await post(call, shareForm({ recipe: JSON.stringify({ network: "x".repeat(50000) }) })),
       413,
       "recipe: longer than",
     );

@@ -211,6 +211,7 @@ Deno.test("link previews only from the configured origin, never from the Host he
     worker: "/assets/worker.js",
     bundles: {},
     css: "/assets/style.css",
+    editor: "/assets/editor.js",
     networks: [],
   };
   for (const origin of [undefined, "https://stylegram.example"]) {
@@ -233,11 +234,42 @@ Deno.test("link previews only from the configured origin, never from the Host he
   }
 });
 
-Deno.test("a share cannot carry plugin code (until the playground runs it in its sandbox)", async () => {
+Deno.test("a share carries plugin code; its own cost entries are held to a shape", async () => {
+  const sources = [{ name: "tint.ts", code: "export const tint = 1;" }];
   await withApp(async (call) => {
     const form = shareForm();
-    form.set("recipe", JSON.stringify({ ...RECIPE, sources: [{ name: "x.ts", code: "" }] }));
-    await expectError(await post(call, form), 400, "shares cannot carry plugin code yet");
+    const plugins = [{ plugin: "style", weight: 3 }, {
+      plugin: "tint",
+      weight: 2,
+      options: { red: 0.5 },
+    }];
+    form.set("recipe", JSON.stringify({ ...RECIPE, plugins, sources }));
+    const res = await post(call, form);
+    assertEquals(res.status, 201);
+    const share = await (await call(`/api/shares/${(await res.json()).id}`)).json();
+    assertEquals(share.recipe.sources, sources);
+    assertEquals(share.recipe.plugins.map((p: { plugin: string }) => p.plugin), ["style", "tint"]);
+    assertEquals(share.recipe.plugins[1], { plugin: "tint", weight: 2, options: { red: 0.5 } });
+    const bad: [string, string][] = [
+      ['[{"plugin": "tint", "weight": -1}]', "weight must be a number ≥ 0"],
+      ['[{"plugin": "Tint!"}]', "plugin must be a plugin name"],
+      [
+        '[{"plugin": "tint", "options": {"constructor": 1}}]',
+        'option "constructor" is not allowed',
+      ],
+      ['[{"plugin": "tint", "extra": 1}]', 'unknown field "extra"'],
+      [`[{"plugin": "tint", "options": {"x": "${"y".repeat(5000)}"}}]`, "options too long"],
+    ];
+    for (const [list, message] of bad) {
+      const f = shareForm();
+      const text = JSON.stringify({ ...RECIPE, sources }).replace(/}$/, `, "plugins": ${list}}`);
+      f.set("recipe", text);
+      await expectError(await post(call, f), 400, message);
+    }
+    // Without sources, an unknown plugin is still refused.
+    const plain = shareForm();
+    plain.set("recipe", JSON.stringify({ ...RECIPE, plugins: [{ plugin: "tint" }] }));
+    await expectError(await post(call, plain), 400, 'unknown plugin "tint"');
   });
 });
 

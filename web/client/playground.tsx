@@ -10,9 +10,19 @@ import type { JSX } from "preact";
 import { useEffect, useMemo, useRef } from "preact/hooks";
 import { CostsPanel, SettingsPanel } from "./settings_panel.tsx";
 import { ImagesPanel } from "./images_panel.tsx";
+import { PluginPanel } from "./plugin_panel.tsx";
+import { loadSources } from "./source_plugins.ts";
 import { MaskPanel } from "./mask_panel.tsx";
 import { emptyPaint, paintFromMask } from "./mask_paint.ts";
-import { alreadyShared, inputsKey, resultIsCurrent, Runner, shareKey, shareRun } from "./runner.ts";
+import {
+  alreadyShared,
+  inputsKey,
+  resultIsCurrent,
+  runnableRecipe,
+  Runner,
+  shareKey,
+  shareRun,
+} from "./runner.ts";
 import { createState, type PlaygroundProps, type PlaygroundState, progressOf } from "./state.ts";
 import { pickImage } from "./images.ts";
 
@@ -23,6 +33,12 @@ async function restoreShare(state: PlaygroundState, props: PlaygroundProps): Pro
   const load = async (url: string, name: string) =>
     pickImage(await (await fetch(url)).blob(), name);
   try {
+    // The share's own plugins first: its costs name them.
+    const sources = props.recipe.sources;
+    if (sources?.length) {
+      const problem = await loadSources(state, sources);
+      if (problem) throw new Error(`its plugin code: ${problem.message}`);
+    }
     if (share.content) {
       state.content.value = await load(share.content, share.names.content ?? "content image");
     }
@@ -108,6 +124,13 @@ function Status({ state }: { state: PlaygroundState }): JSX.Element {
   return (
     <div class="status" aria-live="polite">
       <p id="status-line">{parts.join(" · ") || (s.message || problem ? "" : "ready")}</p>
+      {s.terms
+        ? (
+          <p id="status-terms" class="status-note">
+            {Object.entries(s.terms).map(([k, v]) => `${k} ${v.toPrecision(3)}`).join(" · ")}
+          </p>
+        )
+        : null}
       {(s.notes ?? []).map((note, i) => <p key={i} class="status-note">{note}</p>)}
       {s.message
         ? <p id="status-message" class={s.phase === "error" ? "error" : ""}>{s.message}</p>
@@ -136,6 +159,22 @@ function Actions({ state }: { state: PlaygroundState }): JSX.Element {
   return (
     <div class="actions">
       <button type="button" id="download" onClick={download} disabled={!image}>Download PNG</button>
+      <button
+        type="button"
+        id="download-recipe"
+        title="the settings, costs and plugin code as a JSON recipe (the command line runs it too)"
+        onClick={() => {
+          const text = JSON.stringify(runnableRecipe(state), null, 2) + "\n";
+          const url = URL.createObjectURL(new Blob([text], { type: "application/json" }));
+          const a = document.createElement("a");
+          a.href = url;
+          a.download = "stylegram-recipe.json";
+          a.click();
+          setTimeout(() => URL.revokeObjectURL(url), 10_000);
+        }}
+      >
+        Download recipe
+      </button>
       <button
         type="button"
         id="share"
@@ -186,6 +225,7 @@ export function Playground(props: PlaygroundProps): JSX.Element {
         <MaskPanel state={state} />
         <SettingsPanel state={state} />
         <CostsPanel state={state} networks={props.networks} />
+        <PluginPanel state={state} editorUrl={props.assets.editor} />
       </div>
       <div class="output">
         {/* On a phone this bar sticks to the bottom of the screen: Start and Stop stay in reach. */}

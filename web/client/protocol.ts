@@ -7,6 +7,7 @@
  */
 
 import type { ProgressEvent, Recipe } from "../../mod.ts";
+import type { PluginDescription } from "../../core/remote_plugin.ts";
 
 /** A planar float RGB image as sent to the worker. */
 export interface PlanarImage {
@@ -37,6 +38,8 @@ export type ToWorker =
     styles: PlanarImage[];
     /** Per style image, its mask over the content image (width·height values in [0, 1]), or null. */
     styleMasks?: (Float32Array | null)[];
+    /** The editor's plugins: their descriptions, and a port to the sandbox their code runs in. */
+    sandbox?: { port: MessagePort; plugins: PluginDescription[] };
     /**
      * The web build's network bundles: network name → URL
      * (`AssetManifest.bundles`); a network without one is made from its seed.

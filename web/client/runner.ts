@@ -7,6 +7,7 @@
 
 import type { FromWorker, PlanarImage, ToWorker } from "./protocol.ts";
 import { encodePng } from "./images.ts";
+import { PluginSandbox } from "./plugin_sandbox.ts";
 import { isPainted, maskRgba, styleMasks } from "./mask_paint.ts";
 import type { PlaygroundProps, PlaygroundState } from "./state.ts";
 import type { Recipe } from "../../mod.ts";
@@ -16,7 +17,7 @@ import { browserNotice, browserText } from "./wording.ts";
  * The recipe as it runs: without a content image (a texture), the terms that
  * need one are left out.
  */
-function runnableRecipe(state: PlaygroundState): Recipe {
+export function runnableRecipe(state: PlaygroundState): Recipe {
   const recipe = structuredClone(state.recipe.value);
   const plugins = state.plugins.value;
   if (!state.content.value) {
@@ -85,6 +86,12 @@ export class Runner {
       ...(masks ? { styleMasks: masks.map((m) => m ?? null) } : {}),
       bundles: this.#assets.bundles,
     };
+    const sandbox = recipe.sources?.length ? PluginSandbox.current : undefined;
+    if (recipe.sources?.length && !sandbox) {
+      s.status.value = { phase: "error", message: "press “Use this plugin” first" };
+      return;
+    }
+    if (sandbox) message.sandbox = { port: sandbox.connect(), plugins: s.sourcePlugins.value };
     this.#worker ??= this.#spawn();
     this.#recent = [];
     s.status.value = { phase: "loading", message: "loading the network…" };
@@ -96,7 +103,10 @@ export class Runner {
       ...(message.styleMasks ?? []).map((m) => m?.buffer),
     ]
       .filter((b): b is ArrayBuffer => b instanceof ArrayBuffer);
-    this.#worker.postMessage(message, transfer);
+    this.#worker.postMessage(message, [
+      ...transfer,
+      ...(message.sandbox ? [message.sandbox.port] : []),
+    ]);
   }
 
   /** Asks the running job to stop (the last preview stays). */
@@ -148,6 +158,7 @@ export class Runner {
           iterations: m.iterations,
           msPerIteration: this.#recent.reduce((a, b) => a + b, 0) / this.#recent.length,
           total: m.total,
+          terms: m.terms,
         };
         break;
       }

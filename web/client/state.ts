@@ -11,6 +11,7 @@ import { BUILTIN_PLUGINS, type Plugin, type Recipe } from "../../mod.ts";
 import { recipeProblem } from "./recipe_problem.ts";
 import type { PickedImage } from "./images.ts";
 import type { MaskPaint } from "./mask_paint.ts";
+import type { PluginDescription } from "../../core/remote_plugin.ts";
 import type { RgbaImage } from "./protocol.ts";
 
 /** A network the playground offers, with what its pickers need. */
@@ -45,8 +46,8 @@ export interface PlaygroundProps {
   recipe: Recipe;
   /** Networks offered in the browser. */
   networks: NetworkChoice[];
-  /** URLs of the worker script and the offline network bundle. */
-  assets: { worker: string; bundles: Readonly<Record<string, string>> };
+  /** URLs of the worker script, the offline network bundles and the plugin editor. */
+  assets: { worker: string; bundles: Readonly<Record<string, string>>; editor?: string };
   /** Set when the page shows a share. */
   share?: SharedRun;
 }
@@ -73,6 +74,8 @@ export interface RunStatus {
   msPerIteration?: number;
   /** Weighted total cost. */
   total?: number;
+  /** Each cost term (unweighted), by label. */
+  terms?: Readonly<Record<string, number>>;
 }
 
 /**
@@ -113,8 +116,10 @@ export interface PlaygroundState {
   resultFrom: Signal<string | undefined>;
   /** A one-line problem with a picked image. */
   imageError: Signal<string | undefined>;
-  /** The cost plugins the page offers, by name. */
+  /** The cost plugins the page offers, by name: the built-ins and the editor's. */
   plugins: Signal<ReadonlyMap<string, Plugin>>;
+  /** The editor's plugins, as the sandbox describes them (their code runs there). */
+  sourcePlugins: Signal<PluginDescription[]>;
   /** Why the recipe cannot run in a browser (the schema's own message), if it cannot. */
   problem: ReadonlySignal<string | undefined>;
 }
@@ -126,6 +131,7 @@ export function createState(props: PlaygroundProps): PlaygroundState {
   return {
     recipe,
     plugins,
+    sourcePlugins: signal([]),
     problem: computed(() => recipeProblem(recipe.value, plugins.value)),
     content: signal(undefined),
     styles: signal([]),

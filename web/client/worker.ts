@@ -23,6 +23,10 @@ import type { FeatureNetwork } from "../../core/network/feature_network.ts";
 import { resolveNetwork } from "../../core/network/registry.ts";
 import type { FromWorker, RgbaImage, ToWorker } from "./protocol.ts";
 import { planarToRgba } from "./pixels.ts";
+import * as api from "../../mod.ts";
+import { remotePlugin } from "../../core/remote_plugin.ts";
+import type { Plugin } from "../../core/plugin.ts";
+import { askOver } from "./plugin_sandbox.ts";
 
 const scope = globalThis as unknown as DedicatedWorkerGlobalScope;
 let running: AbortController | undefined;
@@ -84,9 +88,22 @@ async function start(message: Extract<ToWorker, { type: "start" }>): Promise<voi
   running = controller;
   const started = performance.now();
   try {
+    // The editor's plugins: their code runs in the sandbox, asked over the port.
+    const asker = message.sandbox && askOver(message.sandbox.port);
+    const remote = message.sandbox && asker
+      ? message.sandbox.plugins.map((d) => remotePlugin(d, { ask: asker.ask, api }))
+      : [];
+    const registry = new Map<string, Plugin>([
+      ...BUILTIN_PLUGINS,
+      ...remote.map((p) => [p.name, p] as const),
+    ]);
     // The browser's limits: what the page and the share server allow, no more.
-    const { recipe, uses } = parseRecipe(message.recipe, BUILTIN_PLUGINS, { browser: true });
+    const { recipe, uses } = parseRecipe(message.recipe, registry, { browser: true });
     const net = await network(recipe.network, recipe.seed, message.bundles);
+    const info = { name: net.name, layers: net.layerNames, defaults: net.description.defaults };
+    for (const use of uses) {
+      await remote.find((p) => p === use.plugin)?.prepare(use.options, info);
+    }
     const { version: _v, plugins: _p, masks: _m, sources: _s, ...settings } = recipe;
     const { content, styleMasks } = message;
     const masks = content && styleMasks?.length

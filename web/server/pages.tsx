@@ -148,7 +148,7 @@ export function pageRenderer(manifest: AssetManifest): (request: PageRequest) =>
     const props: PlaygroundProps = {
       recipe: request.kind === "share" ? request.share.recipe : playgroundRecipe(),
       networks: manifest.networks,
-      assets: { worker: manifest.worker, bundles: manifest.bundles },
+      assets: { worker: manifest.worker, bundles: manifest.bundles, editor: manifest.editor },
       share,
     };
     // Link previews need absolute URLs: only with the configured origin.

@@ -24,6 +24,7 @@ import { type Context, Hono, type MiddlewareHandler } from "hono";
 import { getConnInfo } from "hono/deno";
 import { etag } from "hono/etag";
 import { BUILTIN_PLUGINS, OptionError, parseRecipe, type Recipe } from "../../mod.ts";
+import { parseSources } from "../../core/plugin_module.ts";
 import { HttpError } from "./http.ts";
 import {
   type CheckedImage,
@@ -45,8 +46,8 @@ import {
 
 /** Most style images in one share. */
 export const MAX_STYLES = 8;
-/** Longest recipe text, bytes: KV values are at most 64 KiB. */
-export const MAX_RECIPE_BYTES = 16 * 1024;
+/** Longest recipe text (plugin code included), bytes: a share's KV value is at most 64 KiB. */
+export const MAX_RECIPE_BYTES = 48 * 1024;
 
 const FIELDS = new Set(["recipe", "content", "style", "result", "style-mask"]);
 
@@ -76,6 +77,60 @@ export function clientAddress(c: Context, trustProxy?: string): string {
 }
 
 /**
+ * A recipe with its own plugin modules: the server never runs their code,
+ * so their cost entries are held to a shape (a plugin name, a weight, plain
+ * options of bounded size) and everything else to the schema, as usual.
+ */
+function checkWithSources(json: unknown): Recipe {
+  const { plugins: list, ...rest } =
+    (typeof json === "object" && json !== null ? json : {}) as Record<string, unknown>;
+  const entries = Array.isArray(list) ? list : undefined;
+  if (!parseSources(rest.sources) || !entries) {
+    return parseRecipe(json, BUILTIN_PLUGINS, BROWSER).recipe;
+  }
+  const isOwn = (e: unknown) =>
+    typeof e === "object" && e !== null &&
+    !BUILTIN_PLUGINS.has((e as { plugin?: string }).plugin ?? "");
+  const own = entries.filter(isOwn).map((e, i) => ownEntry(e as Record<string, unknown>, i));
+  const builtin = entries.filter((e) => !isOwn(e));
+  const { recipe } = parseRecipe(
+    { ...rest, ...(builtin.length ? { plugins: builtin } : {}) },
+    BUILTIN_PLUGINS,
+    BROWSER,
+  );
+  const checked = builtin.length ? [...recipe.plugins] : [];
+  recipe.plugins = entries.map((e) => (isOwn(e) ? own.shift()! : checked.shift()!));
+  return recipe;
+}
+
+const BROWSER = { browser: true } as const;
+
+/** A cost entry of a recipe's own plugin: name, weight and plain options, nothing else. */
+function ownEntry(e: Record<string, unknown>, i: number): Recipe["plugins"][number] {
+  const where = `recipe: plugins[${i}]`;
+  const { plugin, weight = 1, options = {}, ...extra } = e;
+  if (Object.keys(extra).length) {
+    throw new OptionError(`${where}: unknown field "${Object.keys(extra)[0]}"`);
+  }
+  if (typeof plugin !== "string" || !/^[a-z][a-z0-9_-]{0,63}$/.test(plugin)) {
+    throw new OptionError(`${where}: plugin must be a plugin name`);
+  }
+  if (typeof weight !== "number" || !Number.isFinite(weight) || weight < 0) {
+    throw new OptionError(`${where}: weight must be a number ≥ 0`);
+  }
+  if (typeof options !== "object" || options === null || Array.isArray(options)) {
+    throw new OptionError(`${where}: options must be an object`);
+  }
+  if (JSON.stringify(options).length > 4096) throw new OptionError(`${where}: options too long`);
+  for (const key of Object.keys(options)) {
+    if (["__proto__", "constructor", "prototype"].includes(key)) {
+      throw new OptionError(`${where}: option "${key}" is not allowed`);
+    }
+  }
+  return { plugin, weight, options: options as Record<string, unknown> };
+}
+
+/**
  * Checks the recipe text: 400 with the validation message, 413 when too
  * long. A share is opened and run in a browser, so it is held to the
  * schema's browser limits — the very check the page makes before a run.
@@ -93,12 +148,8 @@ export function checkRecipe(text: string): Recipe {
   if (typeof json === "object" && json !== null && "masks" in json) {
     throw new HttpError(400, "recipe: masks travel in a share as style-mask files, not names");
   }
-  if (typeof json === "object" && json !== null && "sources" in json) {
-    // Until the playground runs plugin code in its sandbox, a share cannot carry any.
-    throw new HttpError(400, "recipe: shares cannot carry plugin code yet (sources)");
-  }
   try {
-    return parseRecipe(json, BUILTIN_PLUGINS, { browser: true }).recipe;
+    return checkWithSources(json);
   } catch (e) {
     if (e instanceof OptionError) throw new HttpError(400, e.message);
     throw e;
