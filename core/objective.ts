@@ -20,7 +20,7 @@ import {
   mul,
   type OnnxGraph,
   reshape,
-  type Tensor,
+  Tensor,
   toOnnx,
 } from "./graph/mod.ts";
 import { createSession, type Session, type SessionOptions } from "./runtime/mod.ts";
@@ -251,7 +251,17 @@ async function computeTargets(
             use.options,
           ),
       );
+      if (typeof targets !== "object" || targets === null) {
+        throw new OptionError(
+          `plugin ${use.plugin.name}: targets must return an object of tensors`,
+        );
+      }
       for (const [key, t] of Object.entries(targets)) {
+        if (!(t instanceof Tensor)) {
+          throw new OptionError(
+            `plugin ${use.plugin.name}: target "${key}" must be a tensor expression, got ${typeof t}`,
+          );
+        }
         if (!IDENT.test(key)) {
           throw new OptionError(
             `plugin ${use.plugin.name}: target name "${key}" must be an identifier`,
@@ -417,6 +427,11 @@ export async function compileObjective(
             network: info,
           }, use.options),
       );
+      if (!(c instanceof Tensor)) {
+        throw new OptionError(
+          `plugin ${use.plugin.name}: cost must be a tensor expression, got ${typeof c}`,
+        );
+      }
       if (c.size !== 1) {
         throw new OptionError(
           `plugin ${use.plugin.name}: cost must be a scalar, got shape ${formatShape(c.shape)}`,

@@ -184,6 +184,18 @@ Deno.test({
         `export const evil = definePlugin({ name: "evil", description: "", options: {}, ` +
         `layers: () => ["image"], cost: async ({ features }) => { ${line}; return reduceSum(features("image")); } });\n`;
       const hostile: [string, string, "load" | "run", RegExp][] = [
+        [
+          "a syntax error",
+          `import { definePlugin } from "stylegram";\n\nexport const x = ;\n`,
+          "load",
+          /line 3/,
+        ],
+        [
+          "a cost that is not a tensor",
+          asyncCost("").replace('return reduceSum(features("image"));', "return 42;"),
+          "run",
+          /cost must be a tensor expression/,
+        ],
         ["an endless loop", plugin("while (true) {}"), "load", /ran for over 5 s and was stopped/],
         ["document", plugin("document.title = 'x';"), "load", /document is not defined/],
         [
@@ -242,6 +254,10 @@ Deno.test({
         if (when === "load") {
           const problem = await page.textContent("#plugin-problem");
           assert(expected.test(problem!), `${what}: ${problem}`);
+          if (what === "a syntax error") {
+            // Shown at its line in the editor too.
+            await page.waitForSelector(".cm-lintRange-error");
+          }
         } else {
           assert(await page.isVisible("#plugin-loaded"), `${what}: the module loads`);
           await page.click("#start");

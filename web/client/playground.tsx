@@ -225,7 +225,7 @@ export function Playground(props: PlaygroundProps): JSX.Element {
         <MaskPanel state={state} />
         <SettingsPanel state={state} />
         <CostsPanel state={state} networks={props.networks} />
-        <PluginPanel state={state} editorUrl={props.assets.editor} />
+        <PluginPanel state={state} editorUrl={props.assets.editor} styleNonce={props.styleNonce} />
       </div>
       <div class="output">
         {/* On a phone this bar sticks to the bottom of the screen: Start and Stop stay in reach. */}

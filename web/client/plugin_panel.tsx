@@ -21,7 +21,11 @@ export const MODULE_NAME = "plugin.ts";
 
 /** The plugin editor panel. */
 export function PluginPanel(
-  { state, editorUrl }: { state: PlaygroundState; editorUrl?: string },
+  { state, editorUrl, styleNonce }: {
+    state: PlaygroundState;
+    editorUrl?: string;
+    styleNonce?: string;
+  },
 ): JSX.Element {
   const saved = state.recipe.value.sources?.[0]?.code;
   const [open, setOpen] = useState(saved !== undefined);
@@ -41,6 +45,7 @@ export function PluginPanel(
       if (cancelled || !host.current) return;
       editor.current = m.createCodeEditor(host.current, {
         doc: code.current,
+        nonce: styleNonce,
         onChange: (text) => (code.current = text),
       });
       editor.current.showProblem(problem);

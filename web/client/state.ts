@@ -50,6 +50,8 @@ export interface PlaygroundProps {
   assets: { worker: string; bundles: Readonly<Record<string, string>>; editor?: string };
   /** Set when the page shows a share. */
   share?: SharedRun;
+  /** The nonce the page's policy allows run-time `<style>` elements with (the plugin editor's). */
+  styleNonce?: string;
 }
 
 /** Run progress shown under the preview. */

@@ -10,7 +10,7 @@
 import { Hono } from "hono";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { errorResponse, responseForError } from "./http.ts";
-import { sandboxPolicy, securityHeaders } from "./headers.ts";
+import { pagePolicy, sandboxPolicy, securityHeaders } from "./headers.ts";
 import { DEFAULT_LIMITS, type Limits, RateLimiter } from "./limits.ts";
 import { shareRoutes } from "./shares.ts";
 import { loadAssets, serveAssets } from "./static.ts";
@@ -21,10 +21,10 @@ import { type ImageMeta, publicShare, type Share, type ShareStore } from "./stor
  * for absolute links, and only the configured one: never the request's Host.
  */
 export interface PageData {
-  /** The playground itself. */
-  home: { origin?: string };
+  /** The playground itself; `nonce` marks the page's run-time styles (see `pagePolicy`). */
+  home: { origin?: string; nonce?: string };
   /** A shared result: the share and the meta record of each of its images, by SHA-256. */
-  share: { origin?: string; share: Share; images: Record<string, ImageMeta> };
+  share: { origin?: string; nonce?: string; share: Share; images: Record<string, ImageMeta> };
   /** Any unknown page. */
   notFound: { origin?: string; path: string };
 }
@@ -75,6 +75,14 @@ export function placeholderPage(kind: PageKind, data: unknown): string {
     `<pre>${escapeHtml(JSON.stringify(data, null, 2))}</pre>`;
 }
 
+/** A fresh nonce for one page's policy. */
+const newNonce = () => btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(16))));
+
+function withPolicy(res: Response, policy: string): Response {
+  res.headers.set("content-security-policy", policy);
+  return res;
+}
+
 function html(body: string, status = 200): Response {
   return new Response(body, {
     status,
@@ -120,7 +128,10 @@ export async function createApp(options: AppOptions): Promise<App> {
     },
   }));
   app.route("/", shareRoutes({ store, limits, limiter, attempts, trustProxy: options.trustProxy }));
-  app.get("/", async () => html(await render("home", { origin })));
+  app.get("/", async () => {
+    const nonce = newNonce();
+    return withPolicy(html(await render("home", { origin, nonce })), pagePolicy(nonce));
+  });
   app.get("/sandbox", () => {
     if (!sandboxHtml) return errorResponse(404, "no plugin sandbox in this build");
     const res = html(sandboxHtml);
@@ -136,7 +147,11 @@ export async function createApp(options: AppOptions): Promise<App> {
       const meta = sha ? await store.getImageMeta(sha) : null;
       if (sha && meta) images[sha] = meta;
     }
-    return html(await render("share", { origin, share, images }));
+    const nonce = newNonce();
+    return withPolicy(
+      html(await render("share", { origin, nonce, share, images })),
+      pagePolicy(nonce),
+    );
   });
   // Last, so that only paths no route knows are looked up in the asset table.
   app.use(serveAssets(assetsDir, assets));

@@ -29,6 +29,15 @@ export const CONTENT_SECURITY_POLICY: string = [
   "frame-ancestors 'none'",
 ].join("; ");
 
+/**
+ * The policy of one rendered page: {@linkcode CONTENT_SECURITY_POLICY} with
+ * `nonce` allowed for `<style>` elements (the plugin editor's, which
+ * CodeMirror writes at run time and marks with the nonce).
+ */
+export function pagePolicy(nonce: string): string {
+  return CONTENT_SECURITY_POLICY.replace("style-src 'self'", `style-src 'self' 'nonce-${nonce}'`);
+}
+
 // Hono's other defaults are off, so answers keep the headers they always had:
 // HSTS is the TLS proxy's call, CSP's frame-ancestors says what X-Frame-Options
 // would, and the rest are for browsers without cross-origin isolation anyway.

@@ -33,8 +33,8 @@ export interface ShareForPage {
 
 /** What a page is rendered from. */
 export type PageRequest =
-  | { kind: "home"; origin?: string }
-  | { kind: "share"; origin?: string; share: ShareForPage }
+  | { kind: "home"; origin?: string; nonce?: string }
+  | { kind: "share"; origin?: string; nonce?: string; share: ShareForPage }
   | { kind: "notFound"; origin?: string };
 
 /** The playground's starting recipe: the defaults a browser runs (a smaller size, fewer iterations). */
@@ -150,6 +150,7 @@ export function pageRenderer(manifest: AssetManifest): (request: PageRequest) =>
       networks: manifest.networks,
       assets: { worker: manifest.worker, bundles: manifest.bundles, editor: manifest.editor },
       share,
+      ...(request.nonce ? { styleNonce: request.nonce } : {}),
     };
     // Link previews need absolute URLs: only with the configured origin.
     const og = request.kind === "share" && request.origin

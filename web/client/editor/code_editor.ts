@@ -11,7 +11,7 @@
 
 import { basicSetup, EditorView } from "codemirror";
 import { javascript } from "@codemirror/lang-javascript";
-import { type Diagnostic, forceLinting, linter } from "@codemirror/lint";
+import { type Diagnostic, lintGutter, setDiagnostics } from "@codemirror/lint";
 
 /** A mounted editor. */
 export interface CodeEditor {
@@ -28,20 +28,17 @@ export interface CodeEditor {
 /** Mounts an editor into `parent` with `doc`; `onChange` gets the text after each edit. */
 export function createCodeEditor(
   parent: HTMLElement,
-  options: { doc: string; onChange: (text: string) => void },
+  options: { doc: string; nonce?: string; onChange: (text: string) => void },
 ): CodeEditor {
-  let problem: { line?: number; message: string } | undefined;
   const view = new EditorView({
     doc: options.doc,
     parent,
     extensions: [
+      // Its styles are <style> elements: the page's policy allows them by this nonce.
+      ...(options.nonce ? [EditorView.cspNonce.of(options.nonce)] : []),
       basicSetup,
       javascript({ typescript: true }),
-      linter((v): Diagnostic[] => {
-        if (!problem) return [];
-        const line = v.state.doc.line(Math.min(Math.max(1, problem.line ?? 1), v.state.doc.lines));
-        return [{ from: line.from, to: line.to, severity: "error", message: problem.message }];
-      }, { delay: 0 }),
+      lintGutter(),
       EditorView.updateListener.of((u) => {
         if (u.docChanged) options.onChange(u.state.doc.toString());
       }),
@@ -54,8 +51,15 @@ export function createCodeEditor(
       view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: text } });
     },
     showProblem(p) {
-      problem = p;
-      forceLinting(view);
+      const diagnostics: Diagnostic[] = [];
+      if (p) {
+        const doc = view.state.doc;
+        const line = doc.line(Math.min(Math.max(1, p.line ?? 1), doc.lines));
+        // A whole line, or one character on an empty one, so there is something to mark.
+        const to = line.to > line.from ? line.to : Math.min(doc.length, line.from + 1);
+        diagnostics.push({ from: line.from, to, severity: "error", message: p.message });
+      }
+      view.dispatch(setDiagnostics(view.state, diagnostics));
     },
     destroy: () => view.destroy(),
   };
