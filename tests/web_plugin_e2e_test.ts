@@ -8,6 +8,7 @@
  */
 
 import { chromium, type Page } from "playwright-core";
+import sharp from "sharp";
 import { buildWeb } from "../web/build.ts";
 import { createApp } from "../web/server/app.ts";
 import { openShareStore } from "../web/server/storage.ts";
@@ -172,6 +173,15 @@ Deno.test({
       assert(cli.success, new TextDecoder().decode(cli.stderr));
       const last = out.trim().split("\n").map((l) => JSON.parse(l)).find((e) => e.event === "done");
       assert("tint" in last.terms, JSON.stringify(last));
+      // The same picture as the browser's, from the same images, seed and backend.
+      const cliPixels = await sharp(`${tmp}/cli.png`).ensureAlpha().raw().toBuffer();
+      let worst = 0;
+      for (let i = 0; i < result.length; i++) {
+        worst = Math.max(worst, Math.abs(result[i] - cliPixels[i]));
+      }
+      console.log(`CLI vs browser: largest pixel difference ${worst}/255`);
+      assertEquals(cliPixels.length, result.length);
+      assert(worst <= 2, `the CLI's picture differs from the browser's by up to ${worst}/255`);
 
       // 5. Hostile code: each is stopped, and the sandbox never reaches the server.
       const before = seen.length;
@@ -189,6 +199,18 @@ Deno.test({
           `import { definePlugin } from "stylegram";\n\nexport const x = ;\n`,
           "load",
           /line 3/,
+        ],
+        [
+          "a shape error",
+          asyncCost("").replace(
+            'return reduceSum(features("image"));',
+            'return reduceSum(matmul(features("image"), features("image")));',
+          ).replace(
+            "import { definePlugin, reduceSum }",
+            "import { definePlugin, matmul, reduceSum }",
+          ),
+          "run",
+          /line 2: matmul/,
         ],
         [
           "a cost that is not a tensor",
@@ -268,6 +290,11 @@ Deno.test({
           );
           const message = await page.textContent("#status-message");
           assert(expected.test(message!), `${what}: ${message}`);
+          if (what === "a shape error") {
+            // Marked at its line in the editor, too.
+            await page.waitForSelector("#plugin-problem");
+            await page.waitForSelector(".cm-lintRange-error");
+          }
         }
       }
       const reached = seen.slice(before).filter((p) => p === "/probe" || p === "/evil.js");

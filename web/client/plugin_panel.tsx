@@ -54,6 +54,19 @@ export function PluginPanel(
       cancelled = true;
     };
   }, [open]);
+  // A run's error in the module's code (a shape that does not fit, say) is marked at its line.
+  const status = state.status.value;
+  useEffect(() => {
+    if (status.phase !== "error" || !status.message) return;
+    const line = /\bline (\d+): /.exec(status.message);
+    const ours = state.sourcePlugins.value.some((p) =>
+      status.message!.includes(`plugin ${p.name}`)
+    );
+    if (!line || !ours) return;
+    const found = { source: MODULE_NAME, message: status.message, line: Number(line[1]) };
+    setProblem(found);
+    editor.current?.showProblem(found);
+  }, [status.phase, status.message]);
   // A share's module comes back into the editor once the page has it.
   useEffect(() => {
     if (saved !== undefined && saved !== code.current) {
