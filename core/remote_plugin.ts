@@ -296,6 +296,13 @@ export async function answerPluginRequest(
     } finally {
       current = undefined;
     }
+    // What it returned, checked here, where its code is.
+    const bad = request.fn === "cost"
+      ? !(result instanceof Tensor) && `cost returned ${describe(result)}, not a tensor expression`
+      : (typeof result !== "object" || result === null ||
+        Object.values(result).some((t) => !(t instanceof Tensor))) &&
+        `targets returned ${describe(result)}, not an object of tensor expressions`;
+    if (bad) return { error: bad };
     return { steps: recording.steps, result: recording.encode(result), readMask };
   } catch (e) {
     const line = moduleLine(e);
@@ -305,6 +312,15 @@ export async function answerPluginRequest(
     };
   }
 }
+
+const describe = (v: unknown) =>
+  v === null
+    ? "null"
+    : Array.isArray(v)
+    ? "an array"
+    : v instanceof Tensor
+    ? "a tensor"
+    : `a ${typeof v}`;
 
 /** Replays a recording with the real tensors; every call goes through `api` again. */
 export function replay(

@@ -163,3 +163,17 @@ export const sneaky = definePlugin({ name: "sneaky", description: "", options: {
     "a tensor made outside the stylegram API was used",
   );
 });
+
+Deno.test("the sandbox checks what a plugin returns, where its code is", async () => {
+  const box = sandbox(`import { definePlugin } from "stylegram";
+export const odd = definePlugin({ name: "odd", description: "", options: {}, layers: () => ["image"],
+  cost: () => 42 as never });`);
+  const answer = await box.ask({
+    fn: "cost",
+    plugin: "odd",
+    options: {},
+    network: info,
+    shapes: { features: { image: [1, 3, 4, 4] }, targets: {}, mask: {} },
+  });
+  assertEquals(answer, { error: "cost returned a number, not a tensor expression" });
+});

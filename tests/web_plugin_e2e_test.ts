@@ -216,7 +216,7 @@ Deno.test({
           "a cost that is not a tensor",
           asyncCost("").replace('return reduceSum(features("image"));', "return 42;"),
           "run",
-          /cost must be a tensor expression/,
+          /line 2: cost returned a number, not a tensor expression/,
         ],
         ["an endless loop", plugin("while (true) {}"), "load", /ran for over 5 s and was stopped/],
         ["document", plugin("document.title = 'x';"), "load", /document is not defined/],
@@ -290,7 +290,7 @@ Deno.test({
           );
           const message = await page.textContent("#status-message");
           assert(expected.test(message!), `${what}: ${message}`);
-          if (what === "a shape error") {
+          if (what === "a shape error" || what === "a cost that is not a tensor") {
             // Marked at its line in the editor, too.
             await page.waitForSelector("#plugin-problem");
             await page.waitForSelector(".cm-lintRange-error");

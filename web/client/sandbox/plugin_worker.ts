@@ -27,11 +27,22 @@ const scope = globalThis as unknown as {
 };
 const api = recordingApi(AUTHORING_API);
 let plugins = new Map<string, Plugin>();
+/** Each plugin's transpiled module (lines as in the source), to point at its functions. */
+let scripts = new Map<string, string>();
+
+/** The line where a plugin's `targets` or `cost` function is written, if it can be found. */
+function lineOfFunction(plugin: string, fn: "targets" | "cost" | "layers"): number | undefined {
+  const script = scripts.get(plugin);
+  const code = plugins.get(plugin)?.spec[fn]?.toString();
+  const at = script && code ? script.indexOf(code) : -1;
+  return at >= 0 ? script!.slice(0, at).split("\n").length : undefined;
+}
 
 function load(
   sources: PluginSource[],
-): { plugins: Map<string, Plugin> } | { problem: SourceProblem } {
+): { plugins: Map<string, Plugin>; scripts: Map<string, string> } | { problem: SourceProblem } {
   const found = new Map<string, Plugin>();
+  const texts = new Map<string, string>();
   for (const source of sources) {
     let script: string;
     try {
@@ -50,6 +61,7 @@ function load(
       for (const p of pluginsFromModule(script, { name: source.name, api })) {
         if (found.has(p.name)) throw new Error(`two plugins are named "${p.name}"`);
         found.set(p.name, p);
+        texts.set(p.name, script);
       }
     } catch (e) {
       return {
@@ -62,7 +74,7 @@ function load(
       };
     }
   }
-  return { plugins: found };
+  return { plugins: found, scripts: texts };
 }
 
 scope.onmessage = async (event) => {
@@ -74,6 +86,7 @@ scope.onmessage = async (event) => {
       return;
     }
     plugins = result.plugins;
+    scripts = result.scripts;
     scope.postMessage({
       type: "loaded",
       id: m.id,
@@ -83,6 +96,10 @@ scope.onmessage = async (event) => {
     let answer: PluginAnswer;
     try {
       answer = await answerPluginRequest(m.request, plugins);
+      if ("error" in answer && !answer.line) {
+        const line = lineOfFunction(m.request.plugin, m.request.fn);
+        if (line) answer = { ...answer, line };
+      }
     } catch (e) {
       answer = { error: (e as Error).message };
     }
