@@ -212,8 +212,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     const sources = parseSources((base as Record<string, unknown>).sources);
     if (sources) {
       addSourcePlugins(sources, registry, {
+        // Said whatever the progress mode: code is about to run.
         onNotice: (message) => {
-          reporter.say(message);
+          console.error(`note: ${message}`);
           reporter.json({ event: "notice", message });
         },
       });

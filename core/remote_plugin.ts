@@ -80,6 +80,10 @@ const AUTHORING_NAMES = [
 export const MAX_CALLS = 20_000;
 /** Most constant values one answer may carry. */
 export const MAX_CONSTANT_VALUES = 4_000_000;
+/** Most elements of any one tensor a recording makes (a 2048² image's 32 channels). */
+export const MAX_TENSOR_ELEMENTS = 2 ** 27;
+/** Most multiply-adds of the matrix products and convolutions one answer may add. */
+export const MAX_MULTIPLY_ADDS = 2e11;
 
 /** Where a stand-in tensor comes from: a layer's features or mask, or a target. */
 export interface Leaf {
@@ -165,11 +169,21 @@ class Recording {
 
   call(name: string, args: unknown[], result: unknown): void {
     if (!(result instanceof Tensor)) return;
+    if (name === "constant" && Array.isArray(args[0])) {
+      this.count((args[0] as unknown[]).flat(8).length);
+    }
     this.#add(result, { call: name, args: args.map((a) => this.#encode(a)) });
   }
 
   encode(value: unknown): Wire {
     return this.#encode(value);
+  }
+
+  count(values: number): void {
+    this.#constants += values;
+    if (this.#constants > MAX_CONSTANT_VALUES) {
+      throw new OptionError(`too many constant values: over ${MAX_CONSTANT_VALUES}`);
+    }
   }
 
   #add(t: Tensor, step: RecordedStep): void {
@@ -198,10 +212,7 @@ class Recording {
     }
     if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
       const values = Array.from(value as unknown as ArrayLike<number>);
-      this.#constants += values.length;
-      if (this.#constants > MAX_CONSTANT_VALUES) {
-        throw new OptionError(`too many constant values: over ${MAX_CONSTANT_VALUES}`);
-      }
+      this.count(values.length);
       return { $f32: values };
     }
     if (Array.isArray(value)) return value.map((v) => this.#encode(v));
@@ -331,6 +342,9 @@ export function replay(
     throw new OptionError(`the graph is too big: over ${MAX_CALLS} operations`);
   }
   const values: Tensor[] = [];
+  // The replaying side's own budget: the sandbox that recorded may lie about its limits.
+  let constants = 0;
+  let work = 0;
   const decode = (w: Wire): unknown => {
     if (w === null || typeof w !== "object") return w ?? undefined;
     if (Array.isArray(w)) return w.map(decode);
@@ -339,7 +353,13 @@ export function replay(
       if (!t) throw new OptionError("the recording refers to a tensor it has not made");
       return t;
     }
-    if ("$f32" in w && Array.isArray(w.$f32)) return Float32Array.from(w.$f32 as number[]);
+    if ("$f32" in w && Array.isArray(w.$f32)) {
+      constants += w.$f32.length;
+      if (constants > MAX_CONSTANT_VALUES) {
+        throw new OptionError(`too many constant values: over ${MAX_CONSTANT_VALUES}`);
+      }
+      return Float32Array.from(w.$f32 as number[]);
+    }
     return Object.fromEntries(Object.entries(w).map(([k, v]) => [k, decode(v)]));
   };
   for (const step of answer.steps) {
@@ -358,16 +378,45 @@ export function replay(
           `the recording calls "${step.call}", which is not in the stylegram API`,
         );
       }
-      t = (fn as (...a: unknown[]) => unknown)(...step.args.map(decode));
+      const args = step.args.map(decode);
+      if (step.call === "constant" && Array.isArray(args[0])) {
+        constants += (args[0] as unknown[]).flat(8).length;
+        if (constants > MAX_CONSTANT_VALUES) {
+          throw new OptionError(`too many constant values: over ${MAX_CONSTANT_VALUES}`);
+        }
+      }
+      t = (fn as (...a: unknown[]) => unknown)(...args);
+      if (t instanceof Tensor) work += multiplyAdds(step.call, t, args);
+      if (work > MAX_MULTIPLY_ADDS) {
+        throw new OptionError(
+          `the graph is too much work: over ${MAX_MULTIPLY_ADDS} multiply-adds`,
+        );
+      }
     }
     if (!(t instanceof Tensor)) {
       throw new OptionError(
         `the recording's step "${"call" in step ? step.call : "leaf"}" made no tensor`,
       );
     }
+    if (t.size > MAX_TENSOR_ELEMENTS) {
+      throw new OptionError(
+        `the graph makes a tensor of ${t.size} elements (at most ${MAX_TENSOR_ELEMENTS})`,
+      );
+    }
     values.push(t);
   }
   return decode(answer.result);
+}
+
+/** Multiply-adds of a matrix product or convolution that made `out` (0 for other ops). */
+function multiplyAdds(call: string, out: Tensor, args: unknown[]): number {
+  const [a, b] = args;
+  if (call === "matmul" && a instanceof Tensor) return out.size * a.shape[a.rank - 1];
+  if (call === "conv2d" && b instanceof Tensor) {
+    return out.size * b.shape.slice(1).reduce((x, y) => x * y, 1);
+  }
+  if (call === "gramMatrix" && a instanceof Tensor) return out.size * a.shape[2] * a.shape[3];
+  return 0;
 }
 
 /** How the compiling side asks the sandbox. */

@@ -611,7 +611,9 @@ Deno.test("a recipe brings its plugin's code: the CLI runs it, says so, and save
   const again = JSON.parse(await Deno.readTextFile(saved));
   assertEquals(again.sources, [{ name: "tint.ts", code: TINT_SOURCE }]);
   const out2 = `${dir}/with_code_again.png`;
-  assertEquals((await cli([content, style, "--recipe", saved, "-o", out2, "-q"])).code, 0);
+  const quiet = await cli([content, style, "--recipe", saved, "-o", out2, "-q"]);
+  assertEquals(quiet.code, 0);
+  assert(quiet.stderr.includes("note: the recipe brings plugin code"), "said even with -q");
   const [a, b] = await Promise.all([out, out2].map((f) => sharp(f).raw().toBuffer()));
   assert(a.equals(b), "the saved recipe makes the same picture");
 });

@@ -17,6 +17,7 @@ import {
   answerPluginRequest,
   describePlugin,
   MAX_CALLS,
+  MAX_CONSTANT_VALUES,
   type PluginRequest,
   recordingApi,
   remotePlugin,
@@ -176,4 +177,57 @@ export const odd = definePlugin({ name: "odd", description: "", options: {}, lay
     shapes: { features: { image: [1, 3, 4, 4] }, targets: {}, mask: {} },
   });
   assertEquals(answer, { error: "cost returned a number, not a tensor expression" });
+});
+
+Deno.test("replay keeps its own budget: constants, tensor sizes and multiply-adds, whatever the sandbox says", () => {
+  const leaf = () => api.input("a", [1, 4]);
+  const forged = {
+    steps: [{
+      call: "constant",
+      args: [{ $f32: new Array(MAX_CONSTANT_VALUES + 1).fill(0) }, [MAX_CONSTANT_VALUES + 1]],
+    }],
+    result: { $t: 0 },
+  };
+  assertThrows(() => replay(forged, { api, leaf }), "too many constant values");
+  const plain = {
+    steps: [{
+      call: "constant",
+      args: [new Array(MAX_CONSTANT_VALUES + 1).fill(0), [MAX_CONSTANT_VALUES + 1]],
+    }],
+    result: { $t: 0 },
+  };
+  assertThrows(() => replay(plain as never, { api, leaf }), "too many constant values");
+  // [1, 4e4] × [4e4, 1] rows: an outer product of 1.6e9 elements.
+  const n = 40_000;
+  const outer = {
+    steps: [
+      { call: "constant", args: [{ $f32: new Array(n).fill(1) }, [n, 1]] },
+      { call: "constant", args: [{ $f32: new Array(n).fill(1) }, [1, n]] },
+      { call: "mul", args: [{ $t: 0 }, { $t: 1 }] },
+    ],
+    result: { $t: 2 },
+  };
+  assertThrows(
+    () => replay(outer, { api, leaf }),
+    "the graph makes a tensor of 1600000000 elements",
+  );
+  // 10 000² × 10 000² : 1e12 multiply-adds.
+  const big = 10_000;
+  const work = {
+    steps: [
+      { call: "constant", args: [{ $f32: [1] }, [1, 1]] },
+      { call: "reshape", args: [{ $t: 0 }, [1, 1]] },
+    ],
+    result: { $t: 1 },
+  };
+  assertEquals((replay(work, { api, leaf }) as api.Tensor).shape, [1, 1]);
+  const matmuls = {
+    steps: [
+      { leaf: { kind: "features" as const, key: "a" } },
+      ...Array.from({ length: 3 }, () => ({ call: "matmul", args: [{ $t: 0 }, { $t: 0 }] })),
+    ],
+    result: { $t: 1 },
+  };
+  const square = () => api.input("a", [big, big]);
+  assertThrows(() => replay(matmuls, { api, leaf: square }), "too much work");
 });

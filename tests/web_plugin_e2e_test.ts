@@ -251,6 +251,24 @@ Deno.test({
           /import|Content Security Policy|Refused|Failed/i,
         ],
         [
+          "importing a URL past the transpiler",
+          asyncCost(`await eval('import("${origin}/evil.js")')`),
+          "run",
+          /import|Content Security Policy|Refused|Failed|eval/i,
+        ],
+        [
+          "a worker of its own",
+          plugin("new Worker('data:text/javascript,for(;;){}');"),
+          "load",
+          /Worker is not a constructor|not a function|undefined/i,
+        ],
+        [
+          "work left running in the background",
+          plugin("setTimeout(() => { for (;;) {} }, 0);"),
+          "run",
+          /kept the sandbox busy|ran for over 5 s|stopped/,
+        ],
+        [
           "a huge graph",
           asyncCost(
             `let x = features("image"); for (let i = 0; i < 1e6; i++) x = add(x, 1); return reduceSum(x)`,

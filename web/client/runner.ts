@@ -111,7 +111,20 @@ export class Runner {
 
   /** Asks the running job to stop (the last preview stays). */
   stop(): void {
-    this.#worker?.postMessage({ type: "stop" } satisfies ToWorker);
+    const worker = this.#worker;
+    worker?.postMessage({ type: "stop" } satisfies ToWorker);
+    // A worker deep in one long step (building a huge graph) hears nothing: end it.
+    setTimeout(() => {
+      const phase = this.#state.status.value.phase;
+      if (this.#worker !== worker || (phase !== "running" && phase !== "loading")) return;
+      worker?.terminate();
+      this.#worker = undefined;
+      this.#state.status.value = {
+        ...this.#state.status.value,
+        phase: "stopped",
+        message: "stopped (the run did not answer, so it was ended)",
+      };
+    }, 3000);
   }
 
   #spawn(): Worker {

@@ -85,5 +85,7 @@ export async function sandboxPolicy(html: string): Promise<string> {
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'self'",
+    // Opened on its own, the page is still in a sandbox, never of our origin.
+    "sandbox allow-scripts",
   ].join("; ");
 }

@@ -11,7 +11,6 @@
 
 /// <reference lib="dom" />
 
-import type { PluginSource } from "../../../core/plugin_module.ts";
 import type { FromSandbox, ToSandbox } from "./protocol.ts";
 
 /** Longest a module may take to load or a plugin to answer, ms. */
@@ -25,23 +24,25 @@ interface Pending {
   port: MessagePort;
   id: number;
   timer: ReturnType<typeof setTimeout>;
-  /** For a load: its modules. */
-  sources?: PluginSource[];
 }
 
 let worker: Worker;
-/** The modules that loaded last: a fresh worker gets them again (never ones that hung). */
-let loadedSources: PluginSource[] = [];
+/** When the worker last answered a ping: busy in the background for long, it is restarted. */
+let lastPong = Date.now();
+/** How long the worker may not answer pings, ms. */
+const BUSY_LIMIT_MS = TIME_LIMIT_MS + 1000;
 let nextId = 1;
 const pending = new Map<number, Pending>();
 
 function spawn(): void {
   // A classic worker: an opaque-origin page may not load module workers from its blobs.
   worker = new Worker(workerUrl);
-  worker.onmessage = (e: MessageEvent<FromSandbox>) => {
+  lastPong = Date.now();
+  worker.onmessage = (e: MessageEvent<FromSandbox | { type: "pong" }>) => {
+    lastPong = Date.now();
+    if (e.data.type === "pong") return;
     const p = pending.get(e.data.id);
     if (!p) return;
-    if (e.data.type === "loaded") loadedSources = p.sources ?? loadedSources;
     pending.delete(e.data.id);
     clearTimeout(p.timer);
     p.port.postMessage({ ...e.data, id: p.id });
@@ -50,13 +51,13 @@ function spawn(): void {
     e.preventDefault();
     restart(`the plugin code stopped the sandbox's worker (${e.message || "no message"})`);
   };
-  // The modules come back with a fresh worker.
-  if (loadedSources.length) {
-    worker.postMessage({ type: "load", id: 0, sources: loadedSources } satisfies ToSandbox);
-  }
 }
 
-/** Stops the worker, fails every open question with `why`, and starts a fresh one. */
+/**
+ * Stops the worker, fails every open question with `why`, and starts a
+ * fresh, empty one: modules that hung or kept it busy are not loaded again
+ * (the page loads them again when asked to).
+ */
 function restart(why: string): void {
   worker.terminate();
   for (const [, p] of pending) {
@@ -83,17 +84,22 @@ function serve(port: MessagePort): void {
         ),
       TIME_LIMIT_MS,
     );
-    pending.set(id, {
-      port,
-      id: m.id,
-      timer,
-      ...(m.type === "load" ? { sources: m.sources } : {}),
-    });
+    pending.set(id, { port, id: m.id, timer });
     worker.postMessage({ ...m, id });
   };
 }
 
 spawn();
+// A worker busy in the background (a timer that never returns) answers no ping: restart it.
+setInterval(() => {
+  if (Date.now() - lastPong > BUSY_LIMIT_MS) {
+    restart(
+      `the plugin code kept the sandbox busy for over ${BUSY_LIMIT_MS / 1000} s and was stopped`,
+    );
+    return;
+  }
+  worker.postMessage({ type: "ping" });
+}, 1000);
 addEventListener("message", (e: MessageEvent) => {
   if (e.source === parent && e.data?.type === "connect" && e.ports[0]) serve(e.ports[0]);
 });

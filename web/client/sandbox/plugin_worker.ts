@@ -26,6 +26,10 @@ const scope = globalThis as unknown as {
   postMessage(message: FromSandbox): void;
 };
 const api = recordingApi(AUTHORING_API);
+// Plugin code may not start workers of its own (whose time no limit would watch).
+for (const name of ["Worker", "SharedWorker"]) {
+  Object.defineProperty(globalThis, name, { value: undefined, configurable: false });
+}
 let plugins = new Map<string, Plugin>();
 /** Each plugin's transpiled module (lines as in the source), to point at its functions. */
 let scripts = new Map<string, string>();
@@ -78,7 +82,11 @@ function load(
 }
 
 scope.onmessage = async (event) => {
-  const m = event.data;
+  const m = event.data as ToSandbox | { type: "ping" };
+  if (m.type === "ping") {
+    (scope.postMessage as (m: unknown) => void)({ type: "pong" });
+    return;
+  }
   if (m.type === "load") {
     const result = load(m.sources);
     if ("problem" in result) {
