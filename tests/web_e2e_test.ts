@@ -363,6 +363,21 @@ Deno.test({
         "running again reproduces the result",
       );
       await other.screenshot({ path: `${shots}/playground_5_run_again.png` });
+
+      // Whoever made the share can delete it (its token is kept in that browser only).
+      assertEquals(await other.locator("#delete-share").count(), 0, "not in another browser");
+      const mine = await first.newPage();
+      mine.on("pageerror", (e) => errors.push(e.message));
+      mine.on("dialog", (d) => d.accept());
+      await mine.goto(link);
+      await mine.waitForSelector("#delete-share");
+      await mine.click("#delete-share");
+      await mine.waitForFunction(() =>
+        /the share was deleted/.test(document.getElementById("status-message")?.textContent ?? "")
+      );
+      const gone = await fetch(`${origin}/api/shares/${link.split("/s/")[1]}`);
+      await gone.body?.cancel();
+      assertEquals(gone.status, 404);
       assert(!(await other.isDisabled("#share")), "a new result can be shared");
       // Clear takes the painting off the canvas too.
       await other.click("#mask-clear");

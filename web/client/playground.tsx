@@ -12,6 +12,7 @@ import { CostsPanel, SettingsPanel } from "./settings_panel.tsx";
 import { ImagesPanel } from "./images_panel.tsx";
 import { PluginPanel } from "./plugin_panel.tsx";
 import { loadSources } from "./source_plugins.ts";
+import { deleteTokenFor, forgetDeleteToken, shareIdOf } from "./share_tokens.ts";
 import { MaskPanel } from "./mask_panel.tsx";
 import { emptyPaint, paintFromMask } from "./mask_paint.ts";
 import {
@@ -201,12 +202,35 @@ function Actions({ state }: { state: PlaygroundState }): JSX.Element {
             <button type="button" onClick={() => navigator.clipboard?.writeText(shared.url!)}>
               Copy
             </button>
+            <DeleteShare state={state} url={shared.url} />
           </div>
         )
         : null}
       {shared.error ? <p class="error" role="alert">{shared.error}</p> : null}
     </div>
   );
+}
+
+/** "Delete this share", for a share made in this browser (its delete token is kept here). */
+function DeleteShare({ state, url }: { state: PlaygroundState; url: string }): JSX.Element | null {
+  const id = shareIdOf(url);
+  const token = id && deleteTokenFor(id);
+  if (!id || !token) return null;
+  const remove = async () => {
+    if (!confirm("Delete this share? The link will stop working.")) return;
+    const res = await fetch(`/api/shares/${id}`, {
+      method: "DELETE",
+      headers: { authorization: `Bearer ${token}` },
+    });
+    if (res.status === 204 || res.status === 404) {
+      forgetDeleteToken(id);
+      state.shared.value = {};
+      state.status.value = { ...state.status.value, message: "the share was deleted" };
+    } else {
+      state.shared.value = { ...state.shared.value, error: `deleting failed: HTTP ${res.status}` };
+    }
+  };
+  return <button type="button" id="delete-share" onClick={remove}>Delete this share</button>;
 }
 
 /** The playground. */

@@ -8,6 +8,7 @@
 import type { FromWorker, PlanarImage, ToWorker } from "./protocol.ts";
 import { encodePng } from "./images.ts";
 import { PluginSandbox } from "./plugin_sandbox.ts";
+import { rememberDeleteToken } from "./share_tokens.ts";
 import { isPainted, maskRgba, styleMasks } from "./mask_paint.ts";
 import type { PlaygroundProps, PlaygroundState } from "./state.ts";
 import type { Recipe } from "../../mod.ts";
@@ -275,6 +276,7 @@ export async function shareRun(state: PlaygroundState): Promise<void> {
     const response = await fetch("/api/shares", { method: "POST", body: form });
     const body = await response.json();
     if (!response.ok) throw new Error(body.error ?? `HTTP ${response.status}`);
+    if (typeof body.deleteToken === "string") rememberDeleteToken(body.id, body.deleteToken);
     state.shared.value = { url: new URL(body.url, location.href).href, key };
   } catch (e) {
     state.shared.value = { error: `sharing failed: ${(e as Error).message}` };
