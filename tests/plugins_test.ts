@@ -25,7 +25,7 @@ import { TINY } from "../core/network/tiny.ts";
 import { compileObjective } from "../core/objective.ts";
 import { uniform } from "../core/random.ts";
 import { evaluate } from "./support/reference.ts";
-import { relativeError } from "./support/gradcheck.ts";
+import { centralDifferences, relativeError } from "./support/gradcheck.ts";
 import { assert, assertAlmostEquals } from "./support/assert.ts";
 
 // ------------------------------------------------------------ plain loops
@@ -357,18 +357,7 @@ async function gradientCheck(plugin: Plugin, options: Record<string, unknown>, n
   const x = Float64Array.from(pixels);
   const cost = () => evaluate([objective.expressions.total], { image: x })[0][0];
   assertAlmostEquals(total, cost(), 1e-5 * Math.abs(total));
-  const fd = new Float64Array(x.length);
-  const h = 1e-6;
-  for (let j = 0; j < x.length; j++) {
-    const keep = x[j];
-    x[j] = keep + h;
-    const plus = cost();
-    x[j] = keep - h;
-    const minus = cost();
-    x[j] = keep;
-    fd[j] = (plus - minus) / (2 * h);
-  }
-  const err = relativeError(gradient, fd);
+  const err = relativeError(gradient, centralDifferences(x, cost));
   assert(err < 1e-4, `${plugin.name}: gradient relative error ${err}`);
 }
 

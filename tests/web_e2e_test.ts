@@ -10,13 +10,11 @@
  * step go to test-results/.
  */
 
-import { chromium, type Page } from "playwright-core";
-import { buildWeb } from "../web/build.ts";
-import { type App, createApp } from "../web/server/app.ts";
-import { openShareStore } from "../web/server/storage.ts";
+import type { Page } from "playwright-core";
 import { assert, assertEquals } from "./support/assert.ts";
-import { CHROMIUM, chromiumInstalled, startChromium } from "../scripts/chromium.ts";
-import { pageRenderer, type PageRequest, playgroundRecipe } from "../web/server/pages.tsx";
+import { CHROMIUM, chromiumInstalled } from "../scripts/chromium.ts";
+import { startPlayground } from "./support/playground.ts";
+import { playgroundRecipe } from "../web/server/pages.tsx";
 import { createState, editRecipe, progressOf } from "../web/client/state.ts";
 import {
   alreadyShared,
@@ -95,28 +93,11 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     await Deno.mkdir(shots, { recursive: true });
-    const tmp = await Deno.makeTempDir({ prefix: "stylegram-web-e2e-" });
-    const manifest = await buildWeb({ outDir: `${tmp}/assets` });
-    const store = await openShareStore(`${tmp}/shares.kv`);
-    const render = pageRenderer(manifest);
-    // The app takes its public origin (for link previews) up front: listen first, then make it.
-    const served: { app?: App } = {};
-    const server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      (req, info) => served.app!(req, info),
-    );
-    const origin = `http://127.0.0.1:${server.addr.port}`;
-    served.app = await createApp({
-      store,
-      assetsDir: tmp,
-      origin,
-      renderPage: (kind, data) => render({ kind, ...data } as PageRequest),
-    });
+    const playground = await startPlayground();
+    const { tmp, origin, browser } = playground;
     // A long file name without a break must not widen a phone's page.
     const longName = `${tmp}/${"a_photo_with_a_really_long_file_name_".repeat(3)}cat.jpg`;
     await Deno.copyFile(`${root}examples/cat.jpg`, longName);
-    const browserProcess = await startChromium("stylegram-chromium-");
-    const browser = await chromium.connectOverCDP(browserProcess.url);
     try {
       // 1. Load the page and add two images.
       const first = await browser.newContext({ viewport: { width: 1200, height: 900 } });
@@ -407,11 +388,7 @@ Deno.test({
       await home.screenshot({ path: `${shots}/playground_phone_home.png`, fullPage: true });
       assertEquals(errors, []);
     } finally {
-      await browser.close().catch(() => {});
-      await browserProcess.stop();
-      await server.shutdown();
-      store.close();
-      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+      await playground.stop();
     }
   },
 });

@@ -7,14 +7,11 @@
  * a huge graph — contained by the sandbox.
  */
 
-import { chromium, type Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import sharp from "sharp";
-import { buildWeb } from "../web/build.ts";
-import { createApp } from "../web/server/app.ts";
-import { openShareStore } from "../web/server/storage.ts";
-import { pageRenderer, type PageRequest } from "../web/server/pages.tsx";
 import { assert, assertEquals } from "./support/assert.ts";
-import { CHROMIUM, chromiumInstalled, startChromium } from "../scripts/chromium.ts";
+import { CHROMIUM, chromiumInstalled } from "../scripts/chromium.ts";
+import { startPlayground } from "./support/playground.ts";
 
 const hasChromium = await chromiumInstalled();
 if (!hasChromium) console.log(`plugin e2e skipped: ${CHROMIUM} is not installed`);
@@ -49,29 +46,12 @@ Deno.test({
   sanitizeOps: false,
   fn: async () => {
     await Deno.mkdir(shots, { recursive: true });
-    const tmp = await Deno.makeTempDir({ prefix: "stylegram-plugin-e2e-" });
-    const manifest = await buildWeb({ outDir: `${tmp}/assets` });
-    const store = await openShareStore(`${tmp}/shares.kv`);
-    const render = pageRenderer(manifest);
     // Every request the server sees: the sandbox must never reach it.
     const seen: string[] = [];
-    const made: { app?: Awaited<ReturnType<typeof createApp>> } = {};
-    const server = Deno.serve(
-      { hostname: "127.0.0.1", port: 0, onListen: () => {} },
-      (req, info) => {
-        seen.push(new URL(req.url).pathname);
-        return made.app!(req, info);
-      },
-    );
-    const origin = `http://127.0.0.1:${server.addr.port}`;
-    made.app = await createApp({
-      store,
-      assetsDir: tmp,
-      origin,
-      renderPage: (kind, data) => render({ kind, ...data } as PageRequest),
+    const playground = await startPlayground({
+      onRequest: (req) => seen.push(new URL(req.url).pathname),
     });
-    const browserProcess = await startChromium("stylegram-chromium-");
-    const browser = await chromium.connectOverCDP(browserProcess.url);
+    const { tmp, origin, browser } = playground;
     const errors: string[] = [];
     try {
       const context = await browser.newContext({
@@ -320,11 +300,7 @@ Deno.test({
       await page.screenshot({ path: `${shots}/plugin_3_hostile.png`, fullPage: true });
       assertEquals(errors, []);
     } finally {
-      await browser.close().catch(() => {});
-      await browserProcess.stop();
-      await server.shutdown();
-      store.close();
-      await Deno.remove(tmp, { recursive: true }).catch(() => {});
+      await playground.stop();
     }
   },
 });

@@ -68,6 +68,24 @@ function entrywiseError(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /**
+ * Central differences `(f(x + h·e_j) − f(x − h·e_j)) / 2h` of `cost` for
+ * every entry of `x` (changed in place and put back), in float64.
+ */
+export function centralDifferences(x: Float64Array, cost: () => number, h = 1e-6): Float64Array {
+  const fd = new Float64Array(x.length);
+  for (let j = 0; j < x.length; j++) {
+    const keep = x[j];
+    x[j] = keep + h;
+    const plus = cost();
+    x[j] = keep - h;
+    const minus = cost();
+    x[j] = keep;
+    fd[j] = (plus - minus) / (2 * h);
+  }
+  return fd;
+}
+
+/**
  * Runs one case: the scalar cost is `Σ y ⊙ R` for a fixed random `R`, so every
  * output element matters with its own weight.
  */
@@ -105,17 +123,7 @@ export async function checkGradients(
   const h = options.h ?? 1e-6;
   const report: GradReport = { forward: relativeError(got.y, yRef), relative: {}, entrywise: {} };
   for (const n of names) {
-    const x = reference64[n];
-    const fd = new Float64Array(x.length);
-    for (let j = 0; j < x.length; j++) {
-      const keep = x[j];
-      x[j] = keep + h;
-      const plus = costAt(reference64);
-      x[j] = keep - h;
-      const minus = costAt(reference64);
-      x[j] = keep;
-      fd[j] = (plus - minus) / (2 * h);
-    }
+    const fd = centralDifferences(reference64[n], () => costAt(reference64), h);
     report.relative[n] = relativeError(got[`d_${n}`], fd);
     report.entrywise[n] = entrywiseError(got[`d_${n}`], fd);
   }
