@@ -35,7 +35,7 @@ import { applyFlags, helpText, numberFlag, parseCommandLine, UsageError } from "
 import { type InputFile, InputGuard } from "./input_guard.ts";
 import { checkMaskCount, listMaskFiles, maskFiles, readMasks, recipeMaskPaths } from "./masks.ts";
 import { addSourcePlugins } from "./plugin_sources.ts";
-import { parseSources } from "../core/plugin_module.ts";
+import { isPlugin, parseSources } from "../core/plugin_module.ts";
 import { formatCost, formatDuration, type ProgressMode, ProgressReporter } from "./progress.ts";
 import { VERSION } from "./version.ts";
 
@@ -77,9 +77,7 @@ async function pluginRegistry(modules: string[]): Promise<Map<string, Plugin>> {
         `--plugin ${path}: cannot load the module (${(e as Error).message.split("\n")[0]})`,
       );
     }
-    const found = Object.values(module).filter((v): v is Plugin =>
-      typeof v === "object" && v !== null && "spec" in v && "use" in v && "name" in v
-    );
+    const found = Object.values(module).filter(isPlugin);
     if (!found.length) {
       throw new UsageError(
         `--plugin ${path}: the module exports no plugin (made with definePlugin)`,

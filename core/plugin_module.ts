@@ -8,9 +8,9 @@
  * export const brightness = definePlugin({ … });
  * ```
  *
- * The caller transpiles it to a CommonJS-style script (TypeScript and
- * `import` removed; e.g. with sucrase's `typescript` and `imports`
- * transforms), and {@linkcode pluginsFromModule} runs that script with
+ * {@linkcode transpileModule} turns it into a CommonJS-style script with
+ * the transpiler the caller passes in (sucrase's `transform`, so the core
+ * needs no compiler), and {@linkcode pluginsFromModule} runs that script with
  * `require("stylegram")` answering the API it is given, and collects the
  * plugins it exports. Running it is running its code: the command line does
  * it for recipes the user chose; a browser only in a sandbox.
@@ -27,6 +27,45 @@ export interface PluginSource {
   name: string;
   /** The module's source text. */
   code: string;
+}
+
+/** A problem in a plugin module: the message, and the module's line when known. */
+export class ModuleError extends OptionError {
+  /** The problem without the module's name and line (for a message shown beside the code). */
+  readonly detail: string;
+  /** 1-based line in the module, if known. */
+  readonly line?: number;
+
+  /**
+   * Names the module before `detail`, and the line too unless `detail`
+   * says it already (the transpiler's "(3:14)").
+   */
+  constructor(module: string, detail: string, line?: number, options: { named?: boolean } = {}) {
+    const at = line && !options.named ? `, line ${line}` : "";
+    super(`plugin module ${module}${at}: ${detail}`);
+    this.name = "ModuleError";
+    this.detail = detail;
+    this.line = line;
+  }
+}
+
+/** A transpiler with sucrase's `transform` signature (its `typescript` and `imports` transforms). */
+export type Transpile = (
+  code: string,
+  options: { transforms: ("typescript" | "imports")[]; filePath: string },
+) => { code: string };
+
+/** A module's TypeScript as the script {@linkcode pluginsFromModule} runs; syntax errors name their line. */
+export function transpileModule(source: PluginSource, transpile: Transpile): string {
+  try {
+    return transpile(source.code, { transforms: ["typescript", "imports"], filePath: source.name })
+      .code;
+  } catch (e) {
+    // sucrase: "Error transforming x.ts: Unexpected token (3:14)" and the like.
+    const detail = (e as Error).message.split("\n")[0].replace(/^Error transforming [^:]*: /, "");
+    const at = /\((\d+):\d+\)/.exec(detail);
+    throw new ModuleError(source.name, detail, at ? Number(at[1]) : undefined, { named: true });
+  }
 }
 
 /** Most plugin modules in one recipe. */
@@ -72,7 +111,8 @@ export function moduleLine(e: unknown): number | undefined {
   return m ? Math.max(1, Number(m[1]) - 2) : undefined;
 }
 
-const isPlugin = (v: unknown): v is Plugin =>
+/** Whether a module's export is a plugin (made with `definePlugin`). */
+export const isPlugin = (v: unknown): v is Plugin =>
   typeof v === "object" && v !== null && "spec" in v && "use" in v &&
   typeof (v as Plugin).name === "string";
 
@@ -88,8 +128,9 @@ export function pluginsFromModule(
   const module = { exports: {} as Record<string, unknown> };
   const require = (specifier: string) => {
     if (specifier === "stylegram") return options.api;
-    throw new OptionError(
-      `plugin module ${options.name}: only "stylegram" can be imported here, not "${specifier}"`,
+    throw new ModuleError(
+      options.name,
+      `only "stylegram" can be imported here, not "${specifier}"`,
     );
   };
   try {
@@ -97,10 +138,7 @@ export function pluginsFromModule(
   } catch (e) {
     if (e instanceof OptionError) throw e;
     const message = e instanceof Error ? `${e.name}: ${e.message}` : String(e);
-    const line = moduleLine(e);
-    throw new OptionError(
-      `plugin module ${options.name}${line ? `, line ${line}` : ""}: ${message.split("\n")[0]}`,
-    );
+    throw new ModuleError(options.name, message.split("\n")[0], moduleLine(e));
   }
   const plugins = Object.values(module.exports).filter(isPlugin);
   if (!plugins.length) {

@@ -36,6 +36,7 @@ import {
 import { IMMUTABLE } from "./static.ts";
 import { stripMetadata } from "./metadata.ts";
 import {
+  base64url,
   IMAGE_SHA,
   ImageGoneError,
   publicShare,
@@ -282,9 +283,6 @@ async function createShare(c: Context, options: ShareApiOptions): Promise<Respon
   const url = `/s/${id}`;
   return c.json({ id, url, deleteToken }, 201, { location: url });
 }
-
-const base64url = (bytes: Uint8Array) =>
-  btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "");
 
 /**
  * Stores the images and the share. The new images' bytes are set aside in

@@ -130,11 +130,15 @@ export const SHARE_ID = /^[A-Za-z0-9_-]{22}$/;
 /** Image keys: SHA-256 in lower-case hex. */
 export const IMAGE_SHA = /^[0-9a-f]{64}$/;
 
-/** A fresh share id with 128 random bits. */
-export function newShareId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
+/** Bytes in unpadded base64url. */
+export function base64url(bytes: Uint8Array): string {
   return btoa(String.fromCharCode(...bytes)).replaceAll("+", "-").replaceAll("/", "_")
     .replace(/=+$/, "");
+}
+
+/** A fresh share id with 128 random bits. */
+export function newShareId(): string {
+  return base64url(crypto.getRandomValues(new Uint8Array(16)));
 }
 
 /** SHA-256 of `bytes` in lower-case hex. */
