@@ -10,18 +10,20 @@
 import { transform } from "sucrase";
 import * as api from "../mod.ts";
 import type { Plugin } from "../mod.ts";
-import { pluginsFromModule, type PluginSource } from "../core/plugin_module.ts";
+import {
+  ModuleError,
+  pluginsFromModule,
+  type PluginSource,
+  transpileModule,
+} from "../core/plugin_module.ts";
 import { UsageError } from "./args.ts";
 
-/** TypeScript module text → the script {@linkcode pluginsFromModule} runs. */
+/** TypeScript module text → the script {@linkcode pluginsFromModule} runs; a syntax error is a usage error. */
 export function transpilePlugin(source: PluginSource): string {
   try {
-    return transform(source.code, { transforms: ["typescript", "imports"], filePath: source.name })
-      .code;
+    return transpileModule(source, transform);
   } catch (e) {
-    // sucrase: "Unexpected token (3:14)" and the like.
-    const message = (e as Error).message.split("\n")[0].replace(/^Error transforming [^:]*: /, "");
-    throw new UsageError(`plugin module ${source.name}: ${message}`);
+    throw e instanceof ModuleError ? new UsageError(e.message) : e;
   }
 }
 

@@ -10,7 +10,13 @@
  */
 
 import { transform } from "sucrase";
-import { moduleLine, pluginsFromModule, type PluginSource } from "../../../core/plugin_module.ts";
+import {
+  ModuleError,
+  moduleLine,
+  pluginsFromModule,
+  type PluginSource,
+  transpileModule,
+} from "../../../core/plugin_module.ts";
 import {
   answerPluginRequest,
   describePlugin,
@@ -48,34 +54,18 @@ function load(
   const found = new Map<string, Plugin>();
   const texts = new Map<string, string>();
   for (const source of sources) {
-    let script: string;
     try {
-      script =
-        transform(source.code, { transforms: ["typescript", "imports"], filePath: source.name })
-          .code;
-    } catch (e) {
-      const message = (e as Error).message.split("\n")[0].replace(
-        /^Error transforming [^:]*: /,
-        "",
-      );
-      const at = /\((\d+):(\d+)\)/.exec(message);
-      return { problem: { source: source.name, message, line: at ? Number(at[1]) : undefined } };
-    }
-    try {
+      const script = transpileModule(source, transform);
       for (const p of pluginsFromModule(script, { name: source.name, api })) {
         if (found.has(p.name)) throw new Error(`two plugins are named "${p.name}"`);
         found.set(p.name, p);
         texts.set(p.name, script);
       }
     } catch (e) {
-      return {
-        problem: {
-          source: source.name,
-          message: (e as Error).message,
-          line: moduleLine(e) ??
-            (Number(/, line (\d+):/.exec((e as Error).message)?.[1]) || undefined),
-        },
-      };
+      // Beside the code, the module's name and line are said by the panel itself.
+      const message = e instanceof ModuleError ? e.detail : (e as Error).message;
+      const line = e instanceof ModuleError ? e.line : moduleLine(e);
+      return { problem: { source: source.name, message, ...(line ? { line } : {}) } };
     }
   }
   return { plugins: found, scripts: texts };
