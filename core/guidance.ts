@@ -110,6 +110,30 @@ export function checkMaskFits(
   );
 }
 
+/** Refuses more masks (`label`: "style masks", "style source masks") than style images. */
+export function checkMaskCount(
+  masks: readonly unknown[] | undefined,
+  styles: number,
+  label: string,
+): void {
+  if ((masks?.length ?? 0) > styles) {
+    throw new OptionError(
+      `${masks!.length} ${label} for ${styles} style image(s); give at most one per style image`,
+    );
+  }
+}
+
+/** Refuses a style image's source mask that is all black (nothing of the image to match). */
+export function checkSourceCovers(mask: Mask, index: number): void {
+  if (maskCoverage(mask) === 0) {
+    throw new OptionError(
+      `the source mask of style image ${
+        index + 1
+      } is all black: no part of that image would be matched`,
+    );
+  }
+}
+
 /**
  * Each style image's region of the output: its own mask, or, for a style
  * without one, what the given masks leave (1 − their sum, at least 0).
@@ -121,11 +145,7 @@ export function styleRegions(
   size: { width: number; height: number },
 ): Mask[] | undefined {
   if (!masks?.some((m) => m)) return undefined;
-  if (masks.length > styles) {
-    throw new OptionError(
-      `${masks.length} style masks for ${styles} style image(s); give at most one per style image`,
-    );
-  }
+  checkMaskCount(masks, styles, "style masks");
   const given = Array.from({ length: styles }, (_, i) => masks[i] && resizeMask(masks[i], size));
   const n = size.width * size.height;
   const rest = new Float32Array(n).fill(1);

@@ -35,10 +35,11 @@ import {
 } from "./plugin.ts";
 import { OptionError } from "./options.ts";
 import {
+  checkMaskCount,
+  checkSourceCovers,
   type Guidance,
   layerMasks,
   type Mask,
-  maskCoverage,
   regionWeights,
   resizeMask,
   styleRegions,
@@ -343,21 +344,8 @@ function checkSpec(spec: ObjectiveSpec): void {
     throw new OptionError("style images: at least one blend weight must be above 0");
   }
   const sources = spec.guidance?.styleSources ?? [];
-  if (sources.length > (spec.styles?.length ?? 0)) {
-    throw new OptionError(
-      `${sources.length} style source masks for ${spec.styles?.length ?? 0} style image(s); ` +
-        `give at most one per style image`,
-    );
-  }
-  sources.forEach((m, i) => {
-    if (m && maskCoverage(m) === 0) {
-      throw new OptionError(
-        `the source mask of style image ${
-          i + 1
-        } is all black: no part of that image would be matched`,
-      );
-    }
-  });
+  checkMaskCount(sources, spec.styles?.length ?? 0, "style source masks");
+  sources.forEach((m, i) => m && checkSourceCovers(m, i));
 }
 
 /**

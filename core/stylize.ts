@@ -16,7 +16,14 @@ import { type Settings, SETTINGS_SCHEMA } from "./recipe.ts";
 import { uniform } from "./random.ts";
 import { type FeatureNetwork, normaliseActivations } from "./network/mod.ts";
 import { IMAGE_LAYER, type PluginUse } from "./plugin.ts";
-import { checkMaskFits, type Guidance, maskCoverage, styleRegions } from "./guidance.ts";
+import {
+  checkMaskCount,
+  checkMaskFits,
+  checkSourceCovers,
+  type Guidance,
+  maskCoverage,
+  styleRegions,
+} from "./guidance.ts";
 
 /** What to stylise. */
 export interface StylizeInput {
@@ -233,19 +240,8 @@ function checkMasks(
   if (masks.content && !reads("content")) {
     warn("a content mask given, but no cost term uses the content image: the mask does nothing");
   }
-  for (
-    const [key, label] of [["styles", "style masks"], [
-      "styleSources",
-      "style source masks",
-    ]] as const
-  ) {
-    const list = masks[key] ?? [];
-    if (list.length > styles.length) {
-      throw new OptionError(
-        `${list.length} ${label} for ${styles.length} style image(s); give at most one per style image`,
-      );
-    }
-  }
+  checkMaskCount(masks.styles, styles.length, "style masks");
+  checkMaskCount(masks.styleSources, styles.length, "style source masks");
   masks.styles?.forEach((m, i) => {
     if (!m) return;
     checkMaskFits(m, input.content ?? output, {
@@ -268,13 +264,7 @@ function checkMasks(
       image: `style image ${i + 1}`,
       stretch,
     });
-    if (maskCoverage(m) === 0) {
-      throw new OptionError(
-        `the source mask of style image ${
-          i + 1
-        } is all black: no part of that image would be matched`,
-      );
-    }
+    checkSourceCovers(m, i);
   });
   const regions = styleRegions(masks.styles, styles.length, output);
   regions?.forEach((r, i) => {
