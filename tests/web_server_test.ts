@@ -669,8 +669,8 @@ Deno.test("rate limiter: tokens refill over the window; kept in KV across restar
       const limiter = new RateLimiter(2, 60_000, { now: () => now, ...options });
       now = 0;
       assertEquals(await limiter.wait("a"), 0);
-      await limiter.take("a");
-      await limiter.take("a");
+      await limiter.acquire("a");
+      await limiter.acquire("a");
       assertEquals(await limiter.wait("a"), 30);
       now = 29_000;
       assertEquals(await limiter.wait("a"), 1);
@@ -681,7 +681,7 @@ Deno.test("rate limiter: tokens refill over the window; kept in KV across restar
     // A new limiter on the same KV (a restarted server) knows the buckets.
     now = 30_000;
     const restarted = new RateLimiter(2, 60_000, { now: () => now, kv });
-    await restarted.take("a");
+    await restarted.acquire("a");
     assertEquals(await new RateLimiter(2, 60_000, { now: () => now, kv }).wait("a"), 30);
   } finally {
     kv.close();
@@ -692,7 +692,7 @@ Deno.test("rate limiter: tokens refill over the window; kept in KV across restar
   assertEquals(clientKey("::ffff:192.0.2.1"), "192.0.2.1");
   assertEquals(clientKey("192.0.2.1"), "192.0.2.1");
   const v6 = new RateLimiter(1, 60_000, { now: () => now });
-  await v6.take("2001:db8:1:2::1");
+  await v6.acquire("2001:db8:1:2::1");
   assert((await v6.wait("2001:db8:1:2::2")) > 0, "same /64, same bucket");
 });
 

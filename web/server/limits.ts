@@ -269,17 +269,17 @@ export class RateLimiter {
 
   /**
    * Changes `ip`'s tokens by `delta` (−1 takes one, +1 gives one back),
-   * atomically; with `onlyIfAvailable`, takes nothing when no token is left
-   * and answers `false`.
+   * atomically; taking, it takes nothing when no token is left and answers
+   * `false`.
    */
-  async #change(ip: string, delta: number, onlyIfAvailable: boolean): Promise<boolean> {
+  async #change(ip: string, delta: number): Promise<boolean> {
     const key = clientKey(ip);
     for (let attempt = 0; attempt < 20; attempt++) {
       const now = this.#now();
       const entry = this.#kv ? await this.#kv.get<Bucket>(this.#key(key)) : undefined;
       const bucket = entry ? entry.value : this.#buckets.get(key);
       const level = this.#level(bucket, now);
-      if (onlyIfAvailable && delta < 0 && level < 1) return false;
+      if (delta < 0 && level < 1) return false;
       const next = { tokens: Math.min(this.#capacity, level + delta), at: now };
       if (!this.#kv || !entry) {
         this.#buckets.set(key, next);
@@ -295,23 +295,18 @@ export class RateLimiter {
     throw new Error("rate limiter: too much contention");
   }
 
-  /** Counts one action of `ip`, whatever is left. */
-  async take(ip: string): Promise<void> {
-    await this.#change(ip, -1, false);
-  }
-
   /**
    * Takes one token for `ip` now, or throws 429 with `Retry-After`; returns
    * how to give it back (for an action that then failed).
    */
   async acquire(ip: string, what = "shares"): Promise<() => Promise<void>> {
-    if (!(await this.#change(ip, -1, true))) {
+    if (!(await this.#change(ip, -1))) {
       const wait = await this.wait(ip);
       throw new HttpError(429, `too many ${what} from your address; try again in ${wait} s`, {
         headers: { "retry-after": String(wait) },
       });
     }
-    return () => this.#change(ip, 1, false).then(() => {});
+    return () => this.#change(ip, 1).then(() => {});
   }
 
   #prune(now: number): void {
