@@ -23,11 +23,23 @@ import {
   Tensor,
   toOnnx,
 } from "./graph/mod.ts";
+import { planTiles, type TilePlan } from "./tiling/plan.ts";
+import {
+  type Array32,
+  checkedStatistics,
+  constantOf,
+  type StatisticsPart,
+  windowedFeatures,
+  type WindowedOptions,
+  WindowedStatistics,
+} from "./tiling/windowed.ts";
 import { createSession, type Session, type SessionOptions } from "./runtime/mod.ts";
 import type { FeatureNetwork } from "./network/mod.ts";
 import { fitLongSide, resizeImage, type RgbImage } from "./image.ts";
 import {
+  type CostContext,
   IMAGE_LAYER,
+  inPlugin,
   inPluginAsync,
   type NetworkInfo,
   pluginLayers,
@@ -69,6 +81,12 @@ export interface ObjectiveSpec {
   readonly styles?: readonly StyleReference[];
   /** Masks: which style goes where, which part of each style image, content weight. */
   readonly guidance?: Guidance;
+  /**
+   * Evaluate in windows of this interior side with this halo (pixels), when
+   * the image is larger than one window. Every plugin must have
+   * `statistics`; otherwise the objective runs untiled and says so.
+   */
+  readonly tiles?: { readonly interior: number; readonly halo: number };
 }
 
 /** One evaluation of the objective. */
@@ -98,8 +116,10 @@ export interface Objective {
     readonly total: Tensor;
     readonly gradient: Tensor;
   };
+  /** The windows it evaluates in (absent: the whole image at once). */
+  readonly plan?: TilePlan;
   /** Costs and gradient at `pixels` (planar RGB in [0, 1], 3·W·H values). */
-  evaluate(pixels: Float32Array): Promise<Evaluation>;
+  evaluate(pixels: Float32Array, options?: WindowedOptions): Promise<Evaluation>;
   /** Frees the session. */
   release(): Promise<void>;
 }
@@ -152,9 +172,11 @@ interface ReferenceJob {
 
 /** Targets of one plugin from one reference image: `source` is the style image's index. */
 interface TargetSet {
-  arrays: Record<string, { data: Float32Array; shape: number[] }>;
+  arrays: Record<string, Array32>;
   weight: number;
   source: number;
+  /** The content image's features by layer, for a statistics plugin's `reference()`. */
+  references?: Map<string, Array32>;
 }
 
 /** A mask reader per mask, over the layers every plugin reads. */
@@ -180,6 +202,99 @@ function maskReaders(
     }
     return reader;
   };
+}
+
+const noFeatures = (layer: string): never => {
+  throw new OptionError(
+    `a plugin with statistics reads features only in statistics() (asked for "${layer}")`,
+  );
+};
+
+const safeName = (s: string) => s.replace(/[^A-Za-z0-9_]/g, "_");
+
+/** The mirror padding the network applies to an image of this size. */
+function paddingFor(network: FeatureNetwork, size: { width: number; height: number }): number {
+  return Math.min(network.description.inputPadding ?? 0, Math.min(size.width, size.height) - 1);
+}
+
+/** A plan over an image, when tiles are asked for and it takes more than one window. */
+function planFor(
+  spec: ObjectiveSpec,
+  layers: readonly string[],
+  size: { width: number; height: number },
+): TilePlan | undefined {
+  if (!spec.tiles) return undefined;
+  const plan = planTiles(spec.network.description, layers, size, {
+    ...spec.tiles,
+    padding: paddingFor(spec.network, size),
+  });
+  return plan.windows.length > 1 ? plan : undefined;
+}
+
+/** Runs a graph once on one feed, then frees its session. */
+async function runOnce(
+  open: (graph: OnnxGraph) => Promise<Session>,
+  graph: OnnxGraph,
+  feeds: Record<string, Float32Array>,
+): Promise<Record<string, Float32Array>> {
+  const session = await open(graph);
+  try {
+    return await session.run(feeds);
+  } finally {
+    await session.release();
+  }
+}
+
+/** A mask carried to every layer, as arrays over the whole image. */
+async function layerMaskArrays(
+  spec: ObjectiveSpec,
+  mask: Mask,
+  layers: readonly string[],
+  shapeOf: (layer: string) => readonly number[],
+  open: (graph: OnnxGraph) => Promise<Session>,
+): Promise<Map<string, Array32>> {
+  const reader = maskReaders(spec, layers, shapeOf)(mask)!;
+  const wanted = [...new Set(layers)];
+  const outputs = Object.fromEntries(wanted.map((l) => [`m_${safeName(l)}`, reader(l)]));
+  const values = await runOnce(open, toOnnx(outputs, { name: "layer_masks" }), {});
+  return new Map(
+    wanted.map((
+      l,
+    ) => [l, { data: values[`m_${safeName(l)}`], shape: outputs[`m_${safeName(l)}`].shape }]),
+  );
+}
+
+/** The layers a statistics plugin reads through `reference()` (found by building it once). */
+function referenceLayers(
+  use: PluginUse,
+  read: (layer: string) => Tensor,
+  info: NetworkInfo,
+): string[] {
+  const layers = new Set<string>();
+  inPlugin(use, "statistics", () =>
+    use.plugin.spec.statistics!({
+      features: read,
+      mask: () => undefined,
+      reference: (l) => (layers.add(l), read(l)),
+      network: info,
+    }, use.options));
+  return [...layers];
+}
+
+/** Targets of a statistics plugin from the reference's statistics (its own `targets`, or them). */
+async function targetsFromStatistics(
+  use: PluginUse,
+  statistics: Record<string, Tensor>,
+  info: NetworkInfo,
+  mask: (layer: string) => Tensor | undefined,
+): Promise<Record<string, Tensor>> {
+  const spec = use.plugin.spec;
+  if (!spec.targets) return statistics;
+  return await inPluginAsync(
+    use,
+    "targets",
+    () => spec.targets!({ features: noFeatures, mask, statistics, network: info }, use.options),
+  );
 }
 
 /** Runs the targets of every plugin on every reference image; returns arrays per plugin per image. */
@@ -241,65 +356,179 @@ async function computeTargets(
     const layers = job.uses.flatMap(({ index }) => layersOf[index]);
     const read = featureReader(spec.network, image, layers, spec.pooling);
     const mask = maskReaders(spec, layers, (l) => read(l).shape)(job.mask);
+    const isContent = job.key.startsWith("content");
+    const statsUses = job.uses.filter(({ use }) => use.plugin.spec.statistics);
+    const refLayers = isContent
+      ? [...new Set(statsUses.flatMap(({ use }) => referenceLayers(use, read, info)))]
+      : [];
+    const plan = statsUses.length === job.uses.length
+      ? planFor(spec, layers, job.image)
+      : undefined;
+    if (plan) {
+      await tiledTargets(spec, { job, plan, layers, refLayers, info, open, out });
+      continue;
+    }
     const outputs: Record<string, Tensor> = {};
+    for (const l of refLayers) outputs[`r_${safeName(l)}`] = read(l);
     for (const { index, use } of job.uses) {
-      const targets = await inPluginAsync(
-        use,
-        "targets",
-        () =>
-          use.plugin.spec.targets!(
-            { features: read, mask: (l) => mask?.(l), network: info },
-            use.options,
-          ),
-      );
-      if (typeof targets !== "object" || targets === null) {
-        throw new OptionError(
-          `plugin ${use.plugin.name}: targets must return an object of tensors`,
+      let targets: unknown;
+      if (use.plugin.spec.statistics) {
+        if (isContent && !use.plugin.spec.targets) continue;
+        const statistics = checkedStatistics(
+          use,
+          inPlugin(use, "statistics", () =>
+            use.plugin.spec.statistics!({
+              features: read,
+              mask: (l) => mask?.(l),
+              reference: isContent ? read : () => {
+                throw new OptionError(
+                  "reference() is for plugins whose reference is the content image",
+                );
+              },
+              network: info,
+            }, use.options)),
+        );
+        targets = await targetsFromStatistics(use, statistics, info, (l) => mask?.(l));
+      } else {
+        targets = await inPluginAsync(
+          use,
+          "targets",
+          () =>
+            use.plugin.spec.targets!(
+              { features: read, mask: (l) => mask?.(l), statistics: {}, network: info },
+              use.options,
+            ),
         );
       }
-      for (const [key, t] of Object.entries(targets)) {
-        if (!(t instanceof Tensor)) {
-          throw new OptionError(
-            `plugin ${use.plugin.name}: target "${key}" must be a tensor expression, got ${typeof t}`,
-          );
-        }
-        if (!IDENT.test(key)) {
-          throw new OptionError(
-            `plugin ${use.plugin.name}: target name "${key}" must be an identifier`,
-          );
-        }
+      for (const [key, t] of Object.entries(checkedTargets(use, targets))) {
         outputs[`t${index}_${key}`] = t;
       }
     }
     // Targets may be empty (a plugin that reads its reference's mask only).
-    let values: Record<string, Float32Array> = {};
-    if (Object.keys(outputs).length) {
-      const session = await open(toOnnx(outputs, { name: `targets_${job.key}` }));
-      values = await session.run({ reference: job.image.data });
-      await session.release();
-    }
+    const values = Object.keys(outputs).length
+      ? await runOnce(open, toOnnx(outputs, { name: `targets_${job.key}` }), {
+        reference: job.image.data,
+      })
+      : {};
+    const references = new Map(
+      refLayers.map((l) => [l, { data: values[`r_${safeName(l)}`], shape: read(l).shape }]),
+    );
     for (const { index } of job.uses) {
       const prefix = `t${index}_`;
-      const arrays: Record<string, { data: Float32Array; shape: number[] }> = {};
+      const arrays: Record<string, Array32> = {};
       for (const [name, t] of Object.entries(outputs)) {
         if (name.startsWith(prefix)) {
           arrays[name.slice(prefix.length)] = { data: values[name], shape: [...t.shape] };
         }
       }
       const list = out.get(index) ?? [];
-      list.push({ arrays, weight: job.weight, source: job.n });
+      list.push({ arrays, weight: job.weight, source: job.n, references });
       out.set(index, list);
     }
   }
   return out;
 }
 
+/** Checks what `targets` returned: an object of tensors with identifier names. */
+function checkedTargets(use: PluginUse, targets: unknown): Record<string, Tensor> {
+  if (typeof targets !== "object" || targets === null) {
+    throw new OptionError(`plugin ${use.plugin.name}: targets must return an object of tensors`);
+  }
+  for (const [key, t] of Object.entries(targets)) {
+    if (!(t instanceof Tensor)) {
+      throw new OptionError(
+        `plugin ${use.plugin.name}: target "${key}" must be a tensor expression, got ${typeof t}`,
+      );
+    }
+    if (!IDENT.test(key)) {
+      throw new OptionError(
+        `plugin ${use.plugin.name}: target name "${key}" must be an identifier`,
+      );
+    }
+  }
+  return targets as Record<string, Tensor>;
+}
+
+/** Targets of a reference image too large for one window: its statistics window by window. */
+async function tiledTargets(
+  spec: ObjectiveSpec,
+  ctx: {
+    job: ReferenceJob & { weight: number; key: string; n: number };
+    plan: TilePlan;
+    layers: readonly string[];
+    refLayers: readonly string[];
+    info: NetworkInfo;
+    open: (graph: OnnxGraph) => Promise<Session>;
+    out: Map<number, TargetSet[]>;
+  },
+): Promise<void> {
+  const { job, plan, info, open, out } = ctx;
+  const references = ctx.refLayers.length
+    ? await windowedFeatures(spec.network, plan, {
+      pixels: job.image.data,
+      layers: ctx.refLayers,
+      pooling: spec.pooling,
+      open,
+    })
+    : new Map<string, Array32>();
+  const isContent = job.key.startsWith("content");
+  const uses = job.uses.filter(({ use }) => !isContent || use.plugin.spec.targets);
+  const shapeOf = (l: string) => {
+    const g = plan.grids.get(l);
+    return g ? [1, 1, g.rows.size, g.columns.size] : [1, 1, job.image.height, job.image.width];
+  };
+  const mask = job.mask &&
+    await layerMaskArrays(spec, job.mask, ctx.layers, shapeOf, open);
+  const windowed = new WindowedStatistics(spec.network, plan, {
+    parts: uses.map(({ use }) => ({ use, mask, reference: isContent ? references : undefined })),
+    layers: ctx.layers,
+    pooling: spec.pooling,
+    info,
+    open,
+  });
+  const sums = uses.length ? await windowed.statistics(job.image.data) : new Map();
+  await windowed.release();
+  for (const [p, { index, use }] of uses.entries()) {
+    const statistics: Record<string, Tensor> = {};
+    for (const [name, a] of sums) {
+      if (name.startsWith(`s${p}_`)) statistics[name.slice(`s${p}_`.length)] = constantOf(a);
+    }
+    const maskOf = (l: string) => {
+      const m = mask?.get(l);
+      return m && constantOf(m);
+    };
+    const targets = checkedTargets(
+      use,
+      await targetsFromStatistics(use, statistics, info, maskOf),
+    );
+    const names = Object.keys(targets);
+    const values = names.length
+      ? await runOnce(
+        open,
+        toOnnx(Object.fromEntries(names.map((k) => [`t_${k}`, targets[k]])), {
+          name: `targets_${job.key}_${index}`,
+        }),
+        {},
+      )
+      : {};
+    const arrays = Object.fromEntries(
+      names.map((k) => [k, { data: values[`t_${k}`], shape: [...targets[k].shape] }]),
+    );
+    const list = out.get(index) ?? [];
+    list.push({ arrays, weight: job.weight, source: job.n, references });
+    out.set(index, list);
+  }
+  for (const { index } of job.uses.filter((u) => !uses.includes(u))) {
+    const list = out.get(index) ?? [];
+    list.push({ arrays: {}, weight: job.weight, source: job.n, references });
+    out.set(index, list);
+  }
+}
+
 /** The weighted mean of several target sets with the same keys and shapes. */
-function blendTargets(
-  sets: TargetSet[],
-): Record<string, { data: Float32Array; shape: number[] }> {
+function blendTargets(sets: TargetSet[]): Record<string, Array32> {
   if (sets.length === 1) return sets[0].arrays;
-  const blended: Record<string, { data: Float32Array; shape: number[] }> = {};
+  const blended: Record<string, Array32> = {};
   for (const [key, first] of Object.entries(sets[0].arrays)) {
     const data = new Float32Array(first.data.length);
     for (const set of sets) {
@@ -382,87 +611,151 @@ export async function compileObjective(
   const contentMask = spec.guidance?.content && resizeMask(spec.guidance.content, spec.size);
   const regions = styleRegions(spec.guidance?.styles, spec.styles?.length ?? 0, spec.size);
   const strength = regions && regionWeights(regions, spec.styles!.map((s) => s.weight));
-  const targets = await computeTargets(spec, info, layersOf, open, contentMask);
+  const untileable = spec.plugins.filter((u) => !u.plugin.spec.statistics);
+  const plan = planFor(spec, layersOf.flat(), spec.size);
+  if (plan && untileable.length) {
+    options.onNotice?.(
+      `plugin ${untileable[0].plugin.name} has no statistics(), so it cannot be evaluated in ` +
+        `tiles: the whole ${width}×${height} image is evaluated at once (more memory)`,
+    );
+  }
+  const tiled = plan && !untileable.length ? plan : undefined;
+  const targets = await computeTargets(
+    spec,
+    info,
+    layersOf,
+    open,
+    contentMask,
+  );
   const image = input("image", [1, 3, height, width]);
   const read = featureReader(spec.network, image, layersOf.flat(), spec.pooling);
   const maskOf = maskReaders(spec, layersOf.flat(), (l) => read(l).shape);
+  const shapeOf = (l: string) => read(l).shape;
   const names = labels(spec.plugins);
-  const outputs: Record<string, Tensor> = {};
-  const weighted: Tensor[] = [];
+  /** One cost of a plugin: targets from one reference (or their blend) over one region. */
+  type Part = { index: number; set: TargetSet; mask?: Mask; factor?: number };
+  const partsOf: Part[][] = [];
+  const consts = (index: number, set: TargetSet) =>
+    Object.fromEntries(
+      Object.entries(set.arrays).map((
+        [k, a],
+      ) => [k, constant(a.data, a.shape, { name: `target_${index}_${k}` })]),
+    );
+  // The plugin's cost over the whole image in one graph; `onMask` hears of mask reads.
+  const wholeCost = async (part: Part, onMask: () => void): Promise<Tensor> => {
+    const use = spec.plugins[part.index];
+    const reader = maskOf(part.mask);
+    const mask = (l: string) => {
+      onMask();
+      return reader?.(l);
+    };
+    const statsOf = use.plugin.spec.statistics;
+    const statistics = statsOf
+      ? checkedStatistics(
+        use,
+        inPlugin(use, "statistics", () =>
+          statsOf({
+            features: read,
+            mask,
+            reference: (l) => {
+              const r = part.set.references?.get(l);
+              if (!r) {
+                throw new OptionError(
+                  "reference() is for plugins whose reference is the content image",
+                );
+              }
+              return constant(r.data, r.shape, { name: `reference_${safeName(l)}` });
+            },
+            network: info,
+          }, use.options)),
+      )
+      : {};
+    return await costExpression(use, {
+      features: statsOf ? noFeatures : read,
+      targets: consts(part.index, part.set),
+      mask: statsOf ? noMaskInCost : mask,
+      statistics,
+      shape: shapeOf,
+      network: info,
+    });
+  };
   const costs: Tensor[] = [];
+  const weighted: Tensor[] = [];
   for (const [i, use] of spec.plugins.entries()) {
     const kind = use.plugin.spec.reference;
     const sets = targets.get(i) ?? [{ arrays: {}, weight: 1, source: 0 }];
     let readsMask = false;
-    const costOf = async (set: TargetSet, mask?: Mask) => {
-      const consts = Object.fromEntries(
-        Object.entries(set.arrays).map((
-          [k, a],
-        ) => [k, constant(a.data, a.shape, { name: `target_${i}_${k}` })]),
-      );
-      const reader = maskOf(mask);
-      const c = await inPluginAsync(
-        use,
-        "cost",
-        () =>
-          use.plugin.spec.cost({
-            features: read,
-            targets: consts,
-            mask: (l) => {
-              readsMask = true;
-              return reader?.(l);
-            },
-            network: info,
-          }, use.options),
-      );
-      if (!(c instanceof Tensor)) {
-        throw new OptionError(
-          `plugin ${use.plugin.name}: cost must be a tensor expression, got ${typeof c}`,
-        );
+    const heard = () => readsMask = true;
+    const unguided = (): Part[] => {
+      const mask = kind === "content" ? contentMask : undefined;
+      if (use.plugin.spec.blend === "costs") {
+        return sets.map((set) => ({ index: i, set, mask, factor: set.weight }));
       }
-      if (c.size !== 1) {
-        throw new OptionError(
-          `plugin ${use.plugin.name}: cost must be a scalar, got shape ${formatShape(c.shape)}`,
-        );
-      }
-      return reshape(c, []);
+      const set = {
+        arrays: blendTargets(sets),
+        weight: 1,
+        source: 0,
+        references: sets[0].references,
+      };
+      return [{ index: i, set, mask }];
     };
     // With style masks: one cost per style image over its own region,
     // weighted so each covered pixel gets the style at full strength. A
     // plugin that ignores masks keeps its unguided blend and strength.
-    const guidedStyle = async (): Promise<Tensor | undefined> => {
-      if (kind !== "style" || !regions || !strength) return undefined;
+    let parts = unguided();
+    let first: Tensor | undefined;
+    if (kind === "style" && regions && strength) {
       const inside = sets.filter((s) => strength[s.source] > 0);
       if (!inside.length) {
         throw new OptionError("every style mask is empty (all black): no style would be applied");
       }
-      const parts = [await costOf(inside[0], regions[inside[0].source])];
-      if (!readsMask) return undefined;
-      for (const s of inside.slice(1)) parts.push(await costOf(s, regions[s.source]));
-      return addN(parts.map((c, k) => mul(c, strength[inside[k].source])));
-    };
-    const unguided = async (): Promise<Tensor> => {
-      const mask = kind === "content" ? contentMask : undefined;
-      if (use.plugin.spec.blend === "costs") {
-        const parts: Tensor[] = [];
-        for (const s of sets) parts.push(mul(await costOf(s, mask), s.weight));
-        return addN(parts);
-      }
-      return await costOf({ arrays: blendTargets(sets), weight: 1, source: 0 }, mask);
-    };
-    const cost = (await guidedStyle()) ?? (await unguided());
+      const guided = inside.map((set) => ({
+        index: i,
+        set,
+        mask: regions[set.source],
+        factor: strength[set.source],
+      }));
+      first = await wholeCost(guided[0], heard);
+      if (readsMask) parts = guided;
+      else first = undefined;
+    }
+    partsOf.push(parts);
+    const built: Tensor[] = [];
+    for (const [k, part] of parts.entries()) {
+      built.push(k === 0 && first ? first : await wholeCost(part, heard));
+    }
+    const cost = addN(
+      built.map((c, k) => parts[k].factor === undefined ? c : mul(c, parts[k].factor!)),
+    );
     const guided = (kind === "style" && regions) || (kind === "content" && contentMask);
     if (guided && !readsMask) {
       options.onNotice?.(
         `plugin ${use.plugin.name} does not read masks: its cost ignores the ${kind} masks`,
       );
     }
-    outputs[`cost_${i}`] = cost;
     costs.push(cost);
     weighted.push(use.weight === 1 ? cost : mul(cost, use.weight));
   }
   const total = addN(weighted);
-  const [gradient] = grad(total, [image]);
+  const expressions = () => {
+    const [gradient] = grad(total, [image]);
+    return { image, costs, total, gradient };
+  };
+  if (tiled) {
+    return await tiledObjective(spec, {
+      plan: tiled,
+      parts: partsOf,
+      names,
+      layers: layersOf.flat(),
+      info,
+      open,
+      consts,
+      shapeOf,
+      expressions,
+    });
+  }
+  const { gradient } = expressions();
+  const outputs = Object.fromEntries(costs.map((c, i) => [`cost_${i}`, c]));
   const graph = toOnnx({ ...outputs, total, gradient }, { name: "objective" });
   const session = await open(graph);
 
@@ -479,5 +772,132 @@ export async function compileObjective(
       return { terms, total: out.total[0], gradient: out.gradient };
     },
     release: () => session.release(),
+  };
+}
+
+const noMaskInCost = (): never => {
+  throw new OptionError("a plugin with statistics reads masks only in statistics()");
+};
+
+/** Runs a plugin's cost and checks that it is a scalar expression. */
+async function costExpression(use: PluginUse, ctx: CostContext): Promise<Tensor> {
+  const c = await inPluginAsync(use, "cost", () => use.plugin.spec.cost(ctx, use.options));
+  if (!(c instanceof Tensor)) {
+    throw new OptionError(
+      `plugin ${use.plugin.name}: cost must be a tensor expression, got ${typeof c}`,
+    );
+  }
+  if (c.size !== 1) {
+    throw new OptionError(
+      `plugin ${use.plugin.name}: cost must be a scalar, got shape ${formatShape(c.shape)}`,
+    );
+  }
+  return reshape(c, []);
+}
+
+/**
+ * The objective evaluated in windows: statistics summed over windows, the
+ * cost graph on their totals, and each window's backward with the
+ * statistics' gradients.
+ */
+async function tiledObjective(
+  spec: ObjectiveSpec,
+  ctx: {
+    plan: TilePlan;
+    parts: readonly { index: number; set: TargetSet; mask?: Mask; factor?: number }[][];
+    names: readonly string[];
+    layers: readonly string[];
+    info: NetworkInfo;
+    open: (graph: OnnxGraph) => Promise<Session>;
+    consts: (index: number, set: TargetSet) => Record<string, Tensor>;
+    shapeOf: (layer: string) => readonly number[];
+    expressions: () => Objective["expressions"];
+  },
+): Promise<Objective> {
+  const { plan, open, info } = ctx;
+  const flat = ctx.parts.flat();
+  const maskArrays = new Map<Mask, Map<string, Array32>>();
+  for (const part of flat) {
+    if (part.mask && !maskArrays.has(part.mask)) {
+      maskArrays.set(
+        part.mask,
+        await layerMaskArrays(spec, part.mask, ctx.layers, ctx.shapeOf, open),
+      );
+    }
+  }
+  const statisticsParts: StatisticsPart[] = flat.map((part) => ({
+    use: spec.plugins[part.index],
+    mask: part.mask && maskArrays.get(part.mask),
+    reference: part.set.references?.size ? part.set.references : undefined,
+  }));
+  const windowed = new WindowedStatistics(spec.network, plan, {
+    parts: statisticsParts,
+    layers: ctx.layers,
+    pooling: spec.pooling,
+    info,
+    open,
+  });
+  // The cost graph: the statistics' totals in, costs and their gradients out.
+  const shapes = windowed.shapes();
+  const statInputs = new Map([...shapes].map(([n, s]) => [n, input(n, s)]));
+  const costs: Tensor[] = [];
+  const weighted: Tensor[] = [];
+  let p = 0;
+  for (const [i, parts] of ctx.parts.entries()) {
+    const use = spec.plugins[i];
+    const built: Tensor[] = [];
+    for (const part of parts) {
+      const prefix = `s${p++}_`;
+      const statistics = Object.fromEntries(
+        [...statInputs].filter(([n]) => n.startsWith(prefix)).map((
+          [n, t],
+        ) => [n.slice(prefix.length), t]),
+      );
+      const c = await costExpression(use, {
+        features: noFeatures,
+        mask: noMaskInCost,
+        targets: ctx.consts(i, part.set),
+        statistics,
+        shape: ctx.shapeOf,
+        network: info,
+      });
+      built.push(part.factor === undefined ? c : mul(c, part.factor));
+    }
+    const cost = addN(built);
+    costs.push(cost);
+    weighted.push(use.weight === 1 ? cost : mul(cost, use.weight));
+  }
+  const total = addN(weighted);
+  const inputs = [...statInputs.values()];
+  const dStats = grad(total, inputs);
+  const graph = toOnnx({
+    ...Object.fromEntries(costs.map((c, i) => [`cost_${i}`, c])),
+    total,
+    ...Object.fromEntries([...statInputs.keys()].map((n, k) => [`d${n}`, dStats[k]])),
+  }, { name: "objective_of_statistics" });
+  const session = await open(graph);
+  let expressions: Objective["expressions"] | undefined;
+  return {
+    terms: ctx.names,
+    size: { ...spec.size },
+    session,
+    graph,
+    plan,
+    get expressions() {
+      return expressions ??= ctx.expressions();
+    },
+    async evaluate(pixels, options = {}) {
+      const sums = await windowed.statistics(pixels, options);
+      const out = await session.run(Object.fromEntries([...sums].map(([n, a]) => [n, a.data])));
+      const terms: Record<string, number> = {};
+      ctx.names.forEach((n, i) => terms[n] = out[`cost_${i}`][0]);
+      const d = new Map([...statInputs.keys()].map((n) => [n, out[`d${n}`]]));
+      const gradient = await windowed.gradient(pixels, d, options);
+      return { terms, total: out.total[0], gradient };
+    },
+    async release() {
+      await windowed.release();
+      await session.release();
+    },
   };
 }

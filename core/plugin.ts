@@ -56,14 +56,53 @@ export interface TargetContext {
    * content image, the content mask. `undefined` when there is none.
    */
   mask(layer: string): Tensor | undefined;
+  /** The reference image's statistics (a plugin with {@linkcode PluginSpec.statistics} only). */
+  readonly statistics: Readonly<Record<string, Tensor>>;
+  /** The network. */
+  readonly network: NetworkInfo;
+}
+
+/**
+ * What {@linkcode PluginSpec.statistics} gets: one window of an image. The
+ * window is the whole image, or, when the core evaluates in tiles, one tile
+ * with a halo around it; `mask` then says which of its positions this tile
+ * counts, so each position of the image is counted exactly once.
+ */
+export interface StatisticsContext {
+  /** The image's features at `layer` over the window (or its pixels for `"image"`). */
+  features(layer: string): Tensor;
+  /**
+   * The weight of each position of the window at `layer`'s grid,
+   * `[1, 1, h, w]`: the guidance mask (as {@linkcode CostContext.mask}) times
+   * 1 where this window counts the position and 0 elsewhere. Multiply every
+   * per-position term by it (a Gram matrix: `F∘M`). `undefined`: every
+   * position counts with weight 1.
+   */
+  mask(layer: string): Tensor | undefined;
+  /**
+   * For a plugin whose reference is the content image: the content image's
+   * features at `layer` over the same window (the content image has the
+   * output's size, so its positions are the output's).
+   */
+  reference(layer: string): Tensor;
   /** The network. */
   readonly network: NetworkInfo;
 }
 
 /** What {@linkcode PluginSpec.cost} gets. */
 export interface CostContext {
-  /** The generated image's features at `layer` (or its pixels for `"image"`). */
+  /**
+   * The generated image's features at `layer` (or its pixels for `"image"`).
+   * Not available to a plugin with `statistics`: its cost reads those.
+   */
   features(layer: string): Tensor;
+  /**
+   * The totals of {@linkcode PluginSpec.statistics} over the generated image
+   * (empty for a plugin without statistics).
+   */
+  readonly statistics: Readonly<Record<string, Tensor>>;
+  /** The shape `[1, C, H, W]` of the generated image's features at `layer` over the whole image. */
+  shape(layer: string): readonly number[];
   /** The targets computed from the reference image, as constants (same keys as `targets` returned). */
   readonly targets: Readonly<Record<string, Tensor>>;
   /**
@@ -103,9 +142,22 @@ export interface PluginSpec<V extends PluginOptions = PluginOptions> {
    */
   referenceScale?(options: V): number;
   /**
+   * Sums over positions, for a cost that is a function of such sums (a Gram
+   * matrix Σ_p f_p f_pᵀ, a count Σ_p m_p², a squared difference Σ_p (f_p −
+   * c_p)²). Each returned tensor must be a sum over the window's positions
+   * of per-position terms weighted by `ctx.mask` — that is what lets the core
+   * add them up over tiles and evaluate any image size in bounded memory.
+   * With statistics, `cost` reads `ctx.statistics` instead of features; a
+   * style plugin's targets are the style image's statistics (or what
+   * `targets` makes of them, from `ctx.statistics`).
+   */
+  statistics?(ctx: StatisticsContext, options: V): Record<string, Tensor>;
+  /**
    * Targets from one reference image, as expressions; run once, then fed to
    * `cost` as constants. May answer with a promise (a plugin whose code runs
-   * elsewhere, e.g. in the playground's sandbox).
+   * elsewhere, e.g. in the playground's sandbox). For a plugin with
+   * `statistics`, `ctx.statistics` holds the reference image's statistics
+   * and `features` is not available.
    */
   targets?(
     ctx: TargetContext,
@@ -177,8 +229,10 @@ export function definePlugin<V extends PluginOptions>(spec: PluginSpec<V>): Plug
   if (spec.reference !== undefined && spec.reference !== "content" && spec.reference !== "style") {
     throw new OptionError(`plugin ${spec.name}: reference must be "content" or "style"`);
   }
-  if (spec.reference && !spec.targets) {
-    throw new OptionError(`plugin ${spec.name}: a plugin with a reference image needs targets()`);
+  if (spec.reference && !spec.targets && !spec.statistics) {
+    throw new OptionError(
+      `plugin ${spec.name}: a plugin with a reference image needs targets() or statistics()`,
+    );
   }
   const plugin: Plugin<V> = {
     name: spec.name,

@@ -302,8 +302,18 @@ export async function answerPluginRequest(
     let result: unknown;
     try {
       result = request.fn === "targets"
-        ? await spec.targets!({ features, mask, network: request.network }, request.options)
-        : await spec.cost({ features, targets, mask, network: request.network }, request.options);
+        ? await spec.targets!(
+          { features, mask, statistics: {}, network: request.network },
+          request.options,
+        )
+        : await spec.cost({
+          features,
+          targets,
+          mask,
+          statistics: {},
+          shape: (layer) => features(layer).shape,
+          network: request.network,
+        }, request.options);
     } finally {
       current = undefined;
     }

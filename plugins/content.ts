@@ -10,7 +10,8 @@
  *
  * A content mask M (grey level = weight, brought to each layer's grid)
  * weights each position: Σ_{i,j,k} M_{ij} · (a[l](C)_{ijk} − a[l](G)_{ijk})².
- * Without a mask the plain sum runs unchanged.
+ * Without a mask the plain sum runs unchanged. Written as a sum over
+ * positions, so the core can evaluate it in tiles.
  *
  * @module
  */
@@ -53,23 +54,22 @@ export const content: Plugin<ContentOptions> = definePlugin({
     }),
   },
   layers: (o, network) => resolveLayers(o.layers, network, "plugin content").map((l) => l.layer),
-  // The content image's features themselves are the targets.
-  targets: ({ features, network }, o) =>
+  // A sum over positions of the squared difference to the content image's
+  // features there (weighted by the content mask).
+  statistics: ({ features, reference, mask, network }, o) =>
     Object.fromEntries(
-      resolveLayers(o.layers, network, "plugin content").map((
-        l,
-        i,
-      ) => [`layer${i}`, features(l.layer)]),
+      resolveLayers(o.layers, network, "plugin content").map((l, i) => {
+        const squares = square(sub(features(l.layer), reference(l.layer)));
+        const m = mask(l.layer);
+        return [`squares${i}`, reduceSum(m ? mul(squares, m) : squares)];
+      }),
     ),
-  cost: ({ features, targets, mask, network }, o) =>
+  cost: ({ statistics, shape, network }, o) =>
     addN(
       resolveLayers(o.layers, network, "plugin content").map((l, i) => {
-        const a = features(l.layer);
-        const [, c, h, w] = a.shape;
+        const [, c, h, w] = shape(l.layer);
         const k = o.normalisation === "half" ? 0.5 : 1 / (4 * h * w * c);
-        const m = mask(l.layer);
-        const squares = square(sub(a, targets[`layer${i}`]));
-        return mul(reduceSum(m ? mul(squares, m) : squares), k * l.weight);
+        return mul(statistics[`squares${i}`], k * l.weight);
       }),
     ),
 });

@@ -12,12 +12,17 @@
  * cost's F∘M), and a region's cost is weighted by its share of the image,
  * Σ M² / (n_H·n_W).
  *
+ * The cost reads only sums over positions (Σ M² f, Σ M² f fᵀ, Σ M²), from
+ * which μ = Σ M² f / Σ M² and Σ = Σ M² f fᵀ / Σ M² − μ μᵀ; the core can then
+ * add them up over tiles.
+ *
  * @module
  */
 
 import {
   add,
   addN,
+  constant,
   definePlugin,
   div,
   type LayerSelection,
@@ -73,27 +78,50 @@ export const meanCovariance: Plugin<MeanCovarianceOptions> = definePlugin({
   },
   layers: (o, network) =>
     resolveLayers(o.layers, network, "plugin mean-covariance").map((l) => l.layer),
-  targets: ({ features, mask, network }, o) => {
+  // Sums over positions (weighted by M²): Σ f, Σ f fᵀ and Σ 1.
+  statistics: ({ features, mask, network }, o) => {
     const out: Record<string, Tensor> = {};
     resolveLayers(o.layers, network, "plugin mean-covariance").forEach((l, i) => {
-      const { mean, covariance } = featureStatistics(features(l.layer), mask(l.layer));
+      const [, c, h, w] = features(l.layer).shape;
+      const f = reshape(features(l.layer), [c, h * w]);
+      const m = mask(l.layer);
+      const weighted = m ? mul(f, reshape(square(m), [1, h * w])) : f;
+      out[`sum${i}`] = reduceSum(weighted, { axes: [1], keepDims: true });
+      out[`outer${i}`] = matmul(weighted, transpose(f));
+      out[`positions${i}`] = m ? reduceSum(square(m)) : constant(h * w);
+    });
+    return out;
+  },
+  targets: ({ statistics, network }, o) => {
+    const out: Record<string, Tensor> = {};
+    resolveLayers(o.layers, network, "plugin mean-covariance").forEach((_, i) => {
+      const { mean, covariance } = momentsOf(statistics, i);
       out[`mean${i}`] = mean;
       out[`cov${i}`] = covariance;
     });
     return out;
   },
-  cost: ({ features, targets, mask, network }, o) =>
+  cost: ({ statistics, targets, shape, network }, o) =>
     addN(
       resolveLayers(o.layers, network, "plugin mean-covariance").map((l, i) => {
-        const f = features(l.layer);
-        const m = mask(l.layer);
-        const { mean, covariance } = featureStatistics(f, m);
-        const c = mean.shape[0];
+        const { mean, covariance } = momentsOf(statistics, i);
+        const [, c, h, w] = shape(l.layer);
         const dMean = mul(reduceSum(square(sub(mean, targets[`mean${i}`]))), 1 / c);
         const dCov = mul(reduceSum(square(sub(covariance, targets[`cov${i}`]))), 1 / (c * c));
-        const cost = mul(add(dMean, dCov), l.weight);
         // A region counts by its share of the image.
-        return m ? mul(cost, mul(reduceSum(square(m)), 1 / (f.shape[2] * f.shape[3]))) : cost;
+        const share = mul(statistics[`positions${i}`], 1 / (h * w));
+        return mul(mul(add(dMean, dCov), l.weight), share);
       }),
     ),
 });
+
+/** Mean `[C, 1]` and covariance `[C, C]` from the sums of layer `i`. */
+function momentsOf(
+  statistics: Readonly<Record<string, Tensor>>,
+  i: number,
+): { mean: Tensor; covariance: Tensor } {
+  const n = add(statistics[`positions${i}`], 1e-6);
+  const mean = div(statistics[`sum${i}`], n);
+  const covariance = sub(div(statistics[`outer${i}`], n), matmul(mean, transpose(mean)));
+  return { mean, covariance };
+}

@@ -21,7 +21,10 @@
  *
  * i.e. the unguided cost of the region normalised per masked position and
  * weighted by the region's share of the image, N_M/(n_H·n_W). With M = 1 it
- * is the unguided cost; without masks the unguided code runs unchanged.
+ * is the unguided cost.
+ *
+ * The cost is written as a function of sums over positions (G_M and N_M),
+ * so the core can add them up over tiles and evaluate images of any size.
  *
  * @module
  */
@@ -29,6 +32,7 @@
 import {
   add,
   addN,
+  constant,
   definePlugin,
   div,
   type LayerSelection,
@@ -90,31 +94,33 @@ export const style: Plugin<StyleOptions> = definePlugin({
   },
   layers: (o, network) => resolveLayers(o.layers, network, "plugin style").map((l) => l.layer),
   referenceScale: (o) => o.scale,
-  // Gram matrices per (masked) position, so style images of any size compare alike.
-  targets: ({ features, mask, network }, o) =>
+  // Sums over positions: the (guided) Gram matrix and how many positions it covers.
+  statistics: ({ features, mask, network }, o) =>
     Object.fromEntries(
-      resolveLayers(o.layers, network, "plugin style").map((l, i) => {
+      resolveLayers(o.layers, network, "plugin style").flatMap((l, i) => {
         const f = features(l.layer);
         const m = mask(l.layer);
-        const gram = m
-          ? div(gramMatrix(mul(f, m)), maskedPositions(m))
-          : mul(gramMatrix(f), 1 / (f.shape[2] * f.shape[3]));
-        return [`gram${i}`, gram];
+        return [
+          [`gram${i}`, gramMatrix(m ? mul(f, m) : f)],
+          [`positions${i}`, m ? reduceSum(square(m)) : constant(f.shape[2] * f.shape[3])],
+        ];
       }),
     ),
-  cost: ({ features, targets, mask, network }, o) =>
+  // Gram matrices per (masked) position, so style images of any size compare alike.
+  targets: ({ statistics, network }, o) =>
+    Object.fromEntries(
+      resolveLayers(o.layers, network, "plugin style").map((_, i) => [
+        `gram${i}`,
+        div(statistics[`gram${i}`], add(statistics[`positions${i}`], 1e-6)),
+      ]),
+    ),
+  cost: ({ statistics, targets, shape, network }, o) =>
     addN(
       resolveLayers(o.layers, network, "plugin style").map((l, i) => {
-        const f = features(l.layer);
-        const [, c, h, w] = f.shape;
-        const m = mask(l.layer);
-        if (!m) {
-          const target = mul(targets[`gram${i}`], h * w);
-          const diff = reduceSum(square(sub(gramMatrix(f), target)));
-          return mul(diff, l.weight / (2 * h * w * c) ** 2);
-        }
-        const n = maskedPositions(m);
-        const diff = reduceSum(square(sub(gramMatrix(mul(f, m)), mul(targets[`gram${i}`], n))));
+        const [, c, h, w] = shape(l.layer);
+        const n = add(statistics[`positions${i}`], 1e-6);
+        const target = mul(targets[`gram${i}`], n);
+        const diff = reduceSum(square(sub(statistics[`gram${i}`], target)));
         return mul(div(diff, n), l.weight / (4 * h * w * c * c));
       }),
     ),

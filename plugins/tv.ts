@@ -16,11 +16,13 @@
 import {
   add,
   choiceOption,
+  constant,
   definePlugin,
+  div,
+  mul,
   numberOption,
   type Plugin,
   pow,
-  reduceMean,
   reduceSum,
   slice,
   square,
@@ -67,7 +69,9 @@ export const tv: Plugin<TvOptions> = definePlugin({
     }),
   },
   layers: () => ["image"],
-  cost: ({ features }, { beta, epsilon, normalisation }) => {
+  // Sums over positions (the terms, and how many there are), each position
+  // weighted by the mask the core gives (the positions a tile counts).
+  statistics: ({ features, mask }, { beta, epsilon }) => {
     const image = features("image");
     const here = shifted(image, 0, 0);
     const squares = add(
@@ -75,6 +79,11 @@ export const tv: Plugin<TvOptions> = definePlugin({
       square(sub(shifted(image, 0, 1), here)),
     );
     const terms = beta === 2 ? squares : pow(add(squares, epsilon), beta / 2);
-    return normalisation === "sum" ? reduceSum(terms) : reduceMean(terms);
+    const m = mask("image");
+    if (!m) return { sum: reduceSum(terms), count: constant(terms.size) };
+    const weight = shifted(m, 0, 0);
+    return { sum: reduceSum(mul(terms, weight)), count: mul(reduceSum(weight), 3) };
   },
+  cost: ({ statistics }, { normalisation }) =>
+    normalisation === "sum" ? statistics.sum : div(statistics.sum, statistics.count),
 });

@@ -139,26 +139,67 @@ interface HandmadeMasks {
 const maskOf = (values?: Float32Array) => (layer: string) =>
   values && layer === "a" ? constant(values, [1, 1, H, W]) : undefined;
 
-/** A plugin's cost on the hand-made features, targets from the hand-made reference, in float64. */
+/**
+ * A plugin's cost on the hand-made features, targets from the hand-made
+ * reference, in float64 — driven the way the core drives a plugin: through
+ * its statistics when it has them.
+ */
 function pluginCost(use: PluginUse, masks: HandmadeMasks = {}): number {
+  return costOn(use, handmade(genA, genB), handmade(refA, refB), masks);
+}
+
+/** The constants of evaluated expressions. */
+function evaluated(exprs: Record<string, Tensor>): Record<string, Tensor> {
+  const values = evaluate(Object.values(exprs), {});
+  return Object.fromEntries(
+    Object.keys(exprs).map((k, i) => [k, constant(Float32Array.from(values[i]), exprs[k].shape)]),
+  );
+}
+
+function costOn(
+  use: PluginUse,
+  generated: (layer: string) => Tensor,
+  reference: (layer: string) => Tensor,
+  masks: HandmadeMasks = {},
+): number {
   const spec = use.plugin.spec;
-  const refFeatures = handmade(refA, refB);
+  const statsOf = spec.statistics;
   let targets: Record<string, Tensor> = {};
-  if (spec.targets) {
-    // The built-ins answer at once (a plugin may also answer with a promise).
-    const exprs = spec.targets(
-      { features: refFeatures, mask: maskOf(masks.reference), network },
-      use.options,
-    ) as Record<string, Tensor>;
-    const values = evaluate(Object.values(exprs), {});
-    targets = Object.fromEntries(
-      Object.keys(exprs).map((k, i) => [k, constant(Float32Array.from(values[i]), exprs[k].shape)]),
+  // The built-ins answer at once (a plugin may also answer with a promise).
+  if (statsOf && spec.targets) {
+    const statistics = evaluated(statsOf({
+      features: reference,
+      mask: maskOf(masks.reference),
+      reference,
+      network,
+    }, use.options));
+    targets = evaluated(
+      spec.targets({
+        features: () => {
+          throw new Error("no features");
+        },
+        mask: maskOf(masks.reference),
+        statistics,
+        network,
+      }, use.options) as Record<string, Tensor>,
+    );
+  } else if (spec.targets) {
+    targets = evaluated(
+      spec.targets(
+        { features: reference, mask: maskOf(masks.reference), statistics: {}, network },
+        use.options,
+      ) as Record<string, Tensor>,
     );
   }
+  const statistics = statsOf
+    ? statsOf({ features: generated, mask: maskOf(masks.output), reference, network }, use.options)
+    : {};
   const ctx: CostContext = {
-    features: handmade(genA, genB),
+    features: generated,
     targets,
     mask: maskOf(masks.output),
+    statistics,
+    shape: (layer) => generated(layer).shape,
     network,
   };
   return evaluate([spec.cost(ctx, use.options) as Tensor], {})[0][0];
@@ -207,12 +248,7 @@ Deno.test("total variation equals the plain loop, β = 2 and β = 1", () => {
   for (const [beta, epsilon] of [[2, 0], [1, 1e-8], [1.5, 1e-3]]) {
     for (const normalisation of ["sum", "mean"] as const) {
       const use = tv.use({ beta, epsilon, normalisation });
-      const got = evaluate([tv.spec.cost({
-        features,
-        targets: {},
-        mask: () => undefined,
-        network,
-      }, use.options) as Tensor], {})[0][0];
+      const got = costOn(use, features, features);
       const terms = normalisation === "sum" ? 1 : 3 * (H - 1) * (W - 1);
       const want = loopTv(img, H, W, beta, epsilon) / terms;
       assertAlmostEquals(got, want, 1e-6 * want);

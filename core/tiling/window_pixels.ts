@@ -1,0 +1,70 @@
+/**
+ * Moving pixels between an image and its windows: a window is a crop of the
+ * image mirror-padded as the network sees it, so reading one reflects at the
+ * borders, and adding a window's gradient back folds the reflection (a
+ * padded pixel's gradient belongs to the pixel it mirrors).
+ *
+ * @module
+ */
+
+import type { AxisWindow } from "./plan.ts";
+
+/** The image index that padded coordinate `u` mirrors (reflection without repeating the edge). */
+export function reflectIndex(u: number, pad: number, n: number): number {
+  let x = u - pad;
+  if (n === 1) return 0;
+  const period = 2 * (n - 1);
+  x = ((x % period) + period) % period;
+  return x < n ? x : period - x;
+}
+
+/** Planar RGB of the window `rows × columns` of the padded image (`pixels` is W×H, unpadded). */
+export function readWindow(
+  pixels: Float32Array,
+  size: { readonly width: number; readonly height: number },
+  window: { readonly rows: AxisWindow; readonly columns: AxisWindow; readonly padding: number },
+): Float32Array {
+  const { width, height } = size;
+  const { rows, columns, padding } = window;
+  const h = rows.end - rows.start;
+  const w = columns.end - columns.start;
+  const xs = Int32Array.from(
+    { length: w },
+    (_, j) => reflectIndex(columns.start + j, padding, width),
+  );
+  const out = new Float32Array(3 * h * w);
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0; i < h; i++) {
+      const y = reflectIndex(rows.start + i, padding, height);
+      const src = (c * height + y) * width;
+      const dst = (c * h + i) * w;
+      for (let j = 0; j < w; j++) out[dst + j] = pixels[src + xs[j]];
+    }
+  }
+  return out;
+}
+
+/** Adds a window's gradient (planar, like {@linkcode readWindow}'s output) into the image's. */
+export function addWindowGradient(
+  gradient: Float32Array,
+  size: { readonly width: number; readonly height: number },
+  window: { readonly rows: AxisWindow; readonly columns: AxisWindow; readonly padding: number },
+  part: Float32Array,
+): void {
+  const { width, height } = size;
+  const { rows, columns, padding } = window;
+  const h = rows.end - rows.start;
+  const w = columns.end - columns.start;
+  const xs = Int32Array.from(
+    { length: w },
+    (_, j) => reflectIndex(columns.start + j, padding, width),
+  );
+  for (let c = 0; c < 3; c++) {
+    for (let i = 0; i < h; i++) {
+      const y = reflectIndex(rows.start + i, padding, height);
+      const dst = (c * height + y) * width;
+      const src = (c * h + i) * w;
+      for (let j = 0; j < w; j++) gradient[dst + xs[j]] += part[src + j];
+    }
+  }
+}
