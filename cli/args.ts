@@ -22,6 +22,7 @@ import { checkOption, kebabKey } from "../core/options.ts";
 import type { PluginUseJson } from "../core/plugin.ts";
 import { DEFAULT_PLUGINS } from "../core/recipe.ts";
 import { DEFAULT_MAX_PIXELS } from "../io.ts";
+import { describeMemory } from "./memory.ts";
 
 /** A usage mistake: printed with a hint to run --help, exit status 2. */
 export class UsageError extends Error {
@@ -111,7 +112,11 @@ function settingFlags(): Flag[] {
       short: hints.short,
       value: spec.kind === "boolean" ? undefined : hints.value ?? placeholder(spec),
       help: helpOf(spec),
-      shown: spec.kind === "boolean" ? undefined : shownValue(spec.default),
+      shown: spec.kind === "boolean"
+        ? undefined
+        : key === "maxMemory"
+        ? describeMemory(spec.default as string)
+        : shownValue(spec.default),
       section,
       setting: key as keyof Settings,
     }];

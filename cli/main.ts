@@ -7,6 +7,7 @@
  * @module
  */
 
+import { autoMemory, describeMemory } from "./memory.ts";
 import { basename, dirname, join } from "node:path";
 import {
   BUILTIN_PLUGINS,
@@ -288,6 +289,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       controller.signal,
     );
     reporter.json({ event: "start", version: VERSION, network: network.name, recipe });
+    reporter.say(`memory budget: ${describeMemory(recipe.maxMemory)}`);
     const saving: Promise<void>[] = [];
     const { version: _version, plugins: _plugins, masks: _masks, sources: _sources, ...settings } =
       recipe;
@@ -304,6 +306,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       {
         signal: controller.signal,
         threads,
+        memory: autoMemory(),
         onNotice: (m) => reporter.say(m),
         onProgress: (e) => {
           reporter.event(e);

@@ -79,6 +79,25 @@ export class ProgressReporter {
         break;
       case "preview":
         break;
+      case "tile": {
+        this.json({
+          event: "tile",
+          scale: e.scale,
+          pass: e.pass,
+          done: e.done,
+          windows: e.windows,
+        });
+        const line = `scale ${e.scale}/${e.scales} tile ${e.done}/${e.windows} ` +
+          (e.pass === 1 ? "(statistics)" : "(gradient)");
+        if (this.#mode === "bar") {
+          Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${line.slice(0, this.#width - 1)}`));
+          this.#drawn = true;
+        } else if (this.#mode === "lines" && performance.now() - this.#lastLine > 5000) {
+          this.#lastLine = performance.now();
+          Deno.stderr.writeSync(encoder.encode(`${line}\n`));
+        }
+        break;
+      }
       case "iteration": {
         this.#recent.push(e.msPerIteration);
         if (this.#recent.length > 20) this.#recent.shift();

@@ -742,7 +742,8 @@ export async function compileObjective(
     return { image, costs, total, gradient };
   };
   if (tiled) {
-    return await tiledObjective(spec, {
+    // The images are done with (their targets are made): not kept.
+    return await tiledObjective({ ...spec, content: undefined, styles: undefined }, {
       plan: tiled,
       parts: partsOf,
       names,

@@ -75,6 +75,12 @@ export interface Settings {
   stretchMasks: boolean;
   /** Backend: auto, webgpu, native or wasm. */
   backend: BackendChoice;
+  /**
+   * Memory a run may use (`2GB`, `512MB`), or `auto`: what the host offers
+   * (the CLI: most of the free memory). Larger images are evaluated in
+   * tiles to stay within it.
+   */
+  maxMemory: string;
   /** Emit a preview image every N iterations (0 = never). */
   previewEvery: number;
 }
@@ -274,6 +280,16 @@ export const SETTINGS_SCHEMA: { readonly [K in keyof Settings]: OptionSpec<Setti
     group: "run",
     browser: { choices: ["auto", "webgpu", "wasm"] },
     cli: { value: "NAME" },
+  }),
+  maxMemory: stringOption({
+    default: "auto",
+    choices: ["auto"],
+    description: "memory the run may use (2GB, 512MB); larger images are evaluated in tiles",
+    label: "Memory budget",
+    group: "run",
+    advanced: true,
+    browser: { default: "auto" },
+    cli: { value: "SIZE" },
   }),
   previewEvery: integerOption({
     default: 10,

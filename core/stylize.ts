@@ -15,7 +15,9 @@ import { OptionError, parseOptions } from "./options.ts";
 import { type Settings, SETTINGS_SCHEMA } from "./recipe.ts";
 import { uniform } from "./random.ts";
 import { type FeatureNetwork, normaliseActivations } from "./network/mod.ts";
-import { IMAGE_LAYER, type PluginUse } from "./plugin.ts";
+import { IMAGE_LAYER, pluginLayers, type PluginUse } from "./plugin.ts";
+import { type MemoryPlan, memoryPlan } from "./tiling/memory_plan.ts";
+import { parseBytes } from "./tiling/budget.ts";
 import {
   checkMaskCount,
   checkMaskFits,
@@ -62,6 +64,16 @@ export type ProgressEvent =
     evaluations: number;
   }
   | { type: "preview"; scale: number; iteration: number; image: RgbImage }
+  | {
+    type: "tile";
+    scale: number;
+    scales: number;
+    /** 1: statistics, 2: gradient. */
+    pass: 1 | 2;
+    /** Windows done in this pass of this evaluation. */
+    done: number;
+    windows: number;
+  }
   | { type: "warning"; message: string };
 
 /** Options of {@linkcode stylize}. */
@@ -74,6 +86,11 @@ export interface StylizeOptions {
   threads?: number;
   /** One-line notices (backend chosen, adjustments). */
   onNotice?: (message: string) => void;
+  /**
+   * Bytes the host offers a run whose `maxMemory` is `auto` (the CLI: most
+   * of the free memory). Absent: no limit, the whole image at once.
+   */
+  memory?: number;
 }
 
 /** The outcome of a run. */
@@ -110,6 +127,11 @@ export function outputSize(
   return a >= 1
     ? { width: settings.size, height: Math.max(1, Math.round(settings.size / a)) }
     : { width: Math.max(1, Math.round(settings.size * a)), height: settings.size };
+}
+
+function networkInfo(network: FeatureNetwork) {
+  const d = network.description;
+  return { name: d.name, layers: network.layerNames, defaults: d.defaults };
 }
 
 /** Refuses an output whose shorter side the network cannot read, naming the size that works. */
@@ -315,6 +337,7 @@ export async function stylize(
     owner: "settings",
   }) as Settings;
   checkInput(input, settings);
+  const budget = parseBytes(settings.maxMemory) ?? options.memory;
   const emit = options.onProgress ?? (() => {});
   const signal = options.signal;
   signal?.throwIfAborted();
@@ -368,7 +391,25 @@ export async function stylize(
     signal?.throwIfAborted();
     const size = k === sides.length - 1 ? finalSize : fitLongSide(finalSize, sides[k]);
     emit({ type: "scale", scale: k + 1, scales: sides.length, ...size });
-    const start = image ? resizeImage(image, size) : startImage(settings, size, input, content);
+    // Not kept past the optimiser's own copy: at 8192² px an image is 0.8 GB.
+    let start: RgbImage | undefined = image
+      ? resizeImage(image, size)
+      : startImage(settings, size, input, content);
+    image = undefined;
+    const memory: MemoryPlan | undefined = budget === undefined ? undefined : memoryPlan(
+      network.description,
+      input.plugins.flatMap((u) => pluginLayers(u, networkInfo(network))),
+      {
+        size,
+        settings,
+        bytes: budget,
+        referenceLayers: input.plugins
+          .filter((u) => u.plugin.spec.reference === "content")
+          .flatMap((u) => pluginLayers(u, networkInfo(network))),
+      },
+    );
+    if (memory?.notice) options.onNotice?.(`scale ${k + 1}: ${memory.notice}`);
+    const history = memory?.history ?? settings.history;
     let objective: Objective | undefined;
     try {
       objective = await compileObjective({
@@ -379,6 +420,7 @@ export async function stylize(
         content: content && resizeImage(content, size),
         styles,
         guidance,
+        tiles: memory?.tiles,
       }, {
         backend: backendChoice,
         threads: options.threads,
@@ -387,16 +429,22 @@ export async function stylize(
       backend = objective.session.backend;
       backendChoice = objective.session.backend;
       device = objective.session.device;
+      const scale = k + 1;
       const evaluate = async (x: Float32Array) => {
-        const e = await objective!.evaluate(x);
+        const e = await objective!.evaluate(x, {
+          signal,
+          onWindow: (p) => emit({ type: "tile", scale, scales: sides.length, ...p }),
+        });
         return { ...e, value: e.total };
       };
       const bounds = { lower: 0, upper: 1 };
-      const optimizer: Optimizer<Evaluation & { value: number }> = settings.optimizer === "lbfgs"
-        ? lbfgs(evaluate, start.data, { history: settings.history, bounds })
-        : adam(evaluate, start.data, { learningRate: settings.learningRate, bounds });
+      const optimizer: Optimizer<Evaluation & { value: number }> =
+        (memory?.optimizer ?? settings.optimizer) === "lbfgs"
+          ? lbfgs(evaluate, start.data, { history, bounds })
+          : adam(evaluate, start.data, { learningRate: settings.learningRate, bounds });
+      start = undefined;
       const average = settings.average > 0
-        ? new IterateAverage(start.data.length, settings.average)
+        ? new IterateAverage(3 * size.width * size.height, settings.average)
         : undefined;
       last = await optimizer.start();
       startTotal = last.total;

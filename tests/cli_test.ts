@@ -246,6 +246,16 @@ const badCases: [string, () => Promise<string[]>, RegExp][] = [
     /the style mask of style image 1 is 10×10 but the content image is 48×36 \(another aspect ratio\); .*--stretch-masks/,
   ],
   [
+    "a memory budget that is not a size",
+    () => Promise.resolve([content, style, "--max-memory", "lots"]),
+    /max memory "lots" is not a memory size; give one like 2GB, 512MB or auto/,
+  ],
+  [
+    "a memory budget too small for the network and size",
+    () => Promise.resolve([content, style, "--max-memory", "1KB"]),
+    /max memory 1 KB is too small for network \w+ at \d+×\d+: the smallest budget that works is [\d.]+ [MG]B \(--max-memory [\d.]+[MG]B\)/,
+  ],
+  [
     "a content mask of another aspect ratio",
     () => Promise.resolve([content, style, "--content-mask", squareMask]),
     /the content mask is 10×10 but the content image is 48×36/,

@@ -149,25 +149,34 @@ export function lbfgs<E extends Evaluated>(
         if (isFiniteEvaluation(at)) {
           sawFinite = true;
           if (at.value <= current.value + c1 * predicted) {
-            const sk = new Float32Array(n);
-            const yk = new Float32Array(n);
+            // The pair's products first, so a full history can lend its
+            // oldest arrays to the new pair only once it is kept.
+            let sy = 0;
+            let ss = 0;
+            let yy = 0;
             for (let i = 0; i < n; i++) {
-              sk[i] = trial[i] - x[i];
-              yk[i] = at.gradient[i] - g[i];
+              const si = Math.fround(trial[i] - x[i]);
+              const yi = Math.fround(at.gradient[i] - g[i]);
+              sy += si * yi;
+              ss += si * si;
+              yy += yi * yi;
             }
-            const sy = dot(sk, yk);
             // Keep the pair only with positive curvature, so H stays positive definite.
-            if (sy > 1e-10 * Math.sqrt(dot(sk, sk) * dot(yk, yk))) {
+            if (sy > 1e-10 * Math.sqrt(ss * yy)) {
+              const full = s.length >= m;
+              const sk = full ? s.shift()! : new Float32Array(n);
+              const yk = full ? y.shift()! : new Float32Array(n);
+              if (full) rho.shift();
+              for (let i = 0; i < n; i++) {
+                sk[i] = trial[i] - x[i];
+                yk[i] = at.gradient[i] - g[i];
+              }
               s.push(sk);
               y.push(yk);
               rho.push(1 / sy);
-              if (s.length > m) {
-                s.shift();
-                y.shift();
-                rho.shift();
-              }
             }
-            x = Float32Array.from(trial);
+            // `trial` is this step's own array: it becomes x without a copy.
+            x = trial;
             current = at;
             return { x, at, evaluations };
           }

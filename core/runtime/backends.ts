@@ -136,6 +136,9 @@ async function nativeSession(graph: OnnxGraph, threads: number) {
     sessionOptions: {
       executionProviders: ["cpu"],
       intraOpNumThreads: threads,
+      // Without the arena, a run's buffers go back when it ends: many sessions (one
+      // per tile shape) then hold only the weights, not each its own peak.
+      enableCpuMemArena: false,
       interOpNumThreads: 1,
     },
   });

@@ -60,8 +60,18 @@ export function layerGrids(
   for (const layer of layersNeeded(net, layers)) {
     const inputs = layerInputs(net, indexOf.get(layer.name)!).map((n) => grids.get(n)!);
     const g = inputs[0];
-    if (layer.type !== "conv" && layer.type !== "pool") {
+    if (layer.type === "relu") {
       grids.set(layer.name, g);
+      continue;
+    }
+    if (layer.type === "concat") {
+      // The branches share one grid; the widest receptive field counts.
+      const join = (axis: "rows" | "columns"): AxisGrid => ({
+        ...g[axis],
+        radius: Math.max(...inputs.map((i) => i[axis].radius)),
+        padding: inputs.flatMap((i) => i[axis].padding),
+      });
+      grids.set(layer.name, { rows: join("rows"), columns: join("columns") });
       continue;
     }
     const kernel = pairOf(layer.kernel, 1);

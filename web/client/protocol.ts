@@ -50,7 +50,7 @@ export type ToWorker =
 
 /** The driver's progress events the worker forwards as they are. */
 type Forwarded =
-  | Extract<ProgressEvent, { type: "scale" | "warning" }>
+  | Extract<ProgressEvent, { type: "scale" | "warning" | "tile" }>
   | Omit<Extract<ProgressEvent, { type: "iteration" }>, "evaluations">;
 
 /** Worker → page. */
