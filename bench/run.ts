@@ -11,8 +11,8 @@
  * - `quality` (`quality_suite.ts`): time to reach the reference's final cost
  *   with the default recipe at 384 px on 3 example pairs; both outputs
  *   scored by the same judge; a side-by-side grid PNG.
- * - `memory` (`memory_suite.ts`): peak RSS of whole runs at 256², 512²,
- *   1024², and its growth.
+ * - `memory` (`memory_suite.ts`, `tiled_memory.ts`): peak RSS of whole runs at 256², 512²,
+ *   1024², and its growth; then tiled against untiled up to 8192², with the halo overhead.
  * - `browser` (`browser_suite.ts`): the playground's worker in headless
  *   Chromium (wasm) vs Deno wasm vs PyTorch.
  *
@@ -21,6 +21,8 @@
  * - `gradient` (`gradient_suite.ts`): the bare VGG-19 style objective per
  *   backend and thread count.
  * - `whole` (`whole_run.ts`): the wall time of the README's default command.
+ * - `tiles` (`tile_accuracy.ts`): tiled against untiled image gradients as
+ *   the halo grows, per network.
  *
  *     deno task bench                          # the four comparison suites (~20–25 minutes)
  *     deno task bench --quick                  # fewer sizes, pairs and rounds (~7 minutes)
@@ -38,13 +40,24 @@ import { type WholeRunRow, wholeRunSuite } from "./whole_run.ts";
 import { iterationSuite, type IterationSuiteResult } from "./iteration_suite.ts";
 import { PAIRS, qualitySuite, type QualitySuiteResult } from "./quality_suite.ts";
 import { memorySuite, type MemorySuiteResult } from "./memory_suite.ts";
+import { DEFAULT_TILED_RUNS, tiledMemorySuite } from "./tiled_memory.ts";
+import { type AccuracyRow, tileAccuracySuite } from "./tile_accuracy.ts";
+import { type LargeBrowserRun, largeBrowserRun } from "./browser_large.ts";
 import { browserSuite, type BrowserSuiteResult } from "./browser_suite.ts";
 import { fixed, printTable, RESULTS_DIR, stamp } from "./measure.ts";
 import { ensureRuntimeDir } from "../io.ts";
 
 ensureRuntimeDir(); // keeps the Vulkan loader quiet while looking for a WebGPU adapter
 
-const SUITES = ["iteration", "quality", "memory", "browser", "gradient", "whole"] as const;
+const SUITES = [
+  "iteration",
+  "quality",
+  "memory",
+  "browser",
+  "gradient",
+  "whole",
+  "tiles",
+] as const;
 type Suite = typeof SUITES[number];
 const DEFAULT_SUITES: readonly Suite[] = ["iteration", "quality", "memory", "browser"];
 
@@ -111,6 +124,9 @@ const section = (title: string) => console.log(`\n=== ${title} ${"=".repeat(70 -
 let iteration: IterationSuiteResult | undefined;
 let quality: QualitySuiteResult | undefined;
 let memory: MemorySuiteResult | undefined;
+let tiled: Awaited<ReturnType<typeof tiledMemorySuite>> | undefined;
+let tileAccuracy: AccuracyRow[] | undefined;
+let largeBrowser: LargeBrowserRun | undefined;
 let browser: BrowserSuiteResult | undefined;
 let gradient: GradientSuiteResult | undefined;
 let whole: WholeRunRow[] | undefined;
@@ -129,10 +145,22 @@ if (suites.includes("quality")) {
 if (suites.includes("memory")) {
   section("memory: peak RSS and its growth");
   memory = await memorySuite({ sizes: memorySizes, iterations: quick ? 4 : 11 });
+  section("memory: tiled and untiled, up to 8192²");
+  tiled = await tiledMemorySuite({
+    runs: quick ? DEFAULT_TILED_RUNS.filter((r) => r.size <= 2048) : DEFAULT_TILED_RUNS,
+  });
+}
+if (suites.includes("tiles")) {
+  section("tiles: tiled against untiled gradients as the halo grows");
+  tileAccuracy = await tileAccuracySuite();
 }
 if (suites.includes("browser")) {
   section("browser: headless Chromium");
   browser = await browserSuite({ iterations: quick ? 8 : 12, rounds: rounds ?? (quick ? 1 : 2) });
+  if (!quick) {
+    section("browser: a 4096 px image in the playground's worker, in tiles");
+    largeBrowser = await largeBrowserRun({ size: 4096 });
+  }
 }
 if (suites.includes("gradient")) {
   section("gradient: the bare VGG-19 style objective");
@@ -215,7 +243,10 @@ await Deno.writeTextFile(
       iteration,
       quality,
       memory,
+      tiled,
+      tileAccuracy,
       browser,
+      largeBrowser,
       gradient,
       whole,
       targets,

@@ -39,7 +39,6 @@ import { fitLongSide, resizeImage, type RgbImage } from "./image.ts";
 import {
   type CostContext,
   IMAGE_LAYER,
-  inPlugin,
   inPluginAsync,
   type NetworkInfo,
   pluginLayers,
@@ -265,13 +264,13 @@ async function layerMaskArrays(
 }
 
 /** The layers a statistics plugin reads through `reference()` (found by building it once). */
-function referenceLayers(
+async function referenceLayers(
   use: PluginUse,
   read: (layer: string) => Tensor,
   info: NetworkInfo,
-): string[] {
+): Promise<string[]> {
   const layers = new Set<string>();
-  inPlugin(use, "statistics", () =>
+  await inPluginAsync(use, "statistics", () =>
     use.plugin.spec.statistics!({
       features: read,
       mask: () => undefined,
@@ -358,9 +357,12 @@ async function computeTargets(
     const mask = maskReaders(spec, layers, (l) => read(l).shape)(job.mask);
     const isContent = job.key.startsWith("content");
     const statsUses = job.uses.filter(({ use }) => use.plugin.spec.statistics);
-    const refLayers = isContent
-      ? [...new Set(statsUses.flatMap(({ use }) => referenceLayers(use, read, info)))]
-      : [];
+    const refLayers: string[] = [];
+    for (const { use } of isContent ? statsUses : []) {
+      for (const l of await referenceLayers(use, read, info)) {
+        if (!refLayers.includes(l)) refLayers.push(l);
+      }
+    }
     const plan = statsUses.length === job.uses.length
       ? planFor(spec, layers, job.image)
       : undefined;
@@ -376,7 +378,7 @@ async function computeTargets(
         if (isContent && !use.plugin.spec.targets) continue;
         const statistics = checkedStatistics(
           use,
-          inPlugin(use, "statistics", () =>
+          await inPluginAsync(use, "statistics", () =>
             use.plugin.spec.statistics!({
               features: read,
               mask: (l) => mask?.(l),
@@ -653,7 +655,7 @@ export async function compileObjective(
     const statistics = statsOf
       ? checkedStatistics(
         use,
-        inPlugin(use, "statistics", () =>
+        await inPluginAsync(use, "statistics", () =>
           statsOf({
             features: read,
             mask,
@@ -839,7 +841,7 @@ async function tiledObjective(
     open,
   });
   // The cost graph: the statistics' totals in, costs and their gradients out.
-  const shapes = windowed.shapes();
+  const shapes = await windowed.shapes();
   const statInputs = new Map([...shapes].map(([n, s]) => [n, input(n, s)]));
   const costs: Tensor[] = [];
   const weighted: Tensor[] = [];

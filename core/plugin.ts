@@ -149,9 +149,13 @@ export interface PluginSpec<V extends PluginOptions = PluginOptions> {
    * add them up over tiles and evaluate any image size in bounded memory.
    * With statistics, `cost` reads `ctx.statistics` instead of features; a
    * style plugin's targets are the style image's statistics (or what
-   * `targets` makes of them, from `ctx.statistics`).
+   * `targets` makes of them, from `ctx.statistics`). May answer with a
+   * promise, as `targets`.
    */
-  statistics?(ctx: StatisticsContext, options: V): Record<string, Tensor>;
+  statistics?(
+    ctx: StatisticsContext,
+    options: V,
+  ): Record<string, Tensor> | Promise<Record<string, Tensor>>;
   /**
    * Targets from one reference image, as expressions; run once, then fed to
    * `cost` as constants. May answer with a promise (a plugin whose code runs

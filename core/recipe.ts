@@ -41,6 +41,12 @@ export interface Settings {
   aspect: number;
   /** Optimiser iterations at each scale. */
   iterations: number;
+  /**
+   * Iterations per scale, coarsest first, the last one repeating (empty:
+   * `iterations` at every scale): fewer at the large scales, where each
+   * costs most.
+   */
+  scaleIterations: number[];
   /** Number of scales, coarse to fine. */
   scales: number;
   /** Longer side of the coarsest scale (when scales > 1). */
@@ -128,7 +134,8 @@ export const SETTINGS_SCHEMA: { readonly [K in keyof Settings]: OptionSpec<Setti
     description: "longer side of the output, pixels",
     label: "Size (px, longer side)",
     group: "output",
-    browser: { max: 1024, default: 256 },
+    // Larger images are evaluated in tiles within the tab's memory.
+    browser: { max: 4096, default: 256 },
     cli: { short: "s", value: "PX" },
   }),
   aspect: numberOption({
@@ -151,6 +158,17 @@ export const SETTINGS_SCHEMA: { readonly [K in keyof Settings]: OptionSpec<Setti
     group: "optimisation",
     browser: { max: 2000, default: 100 },
     cli: { short: "n" },
+  }),
+  scaleIterations: listOption({
+    default: [],
+    min: 0,
+    max: 100000,
+    description:
+      "iterations per scale, coarsest first, the last repeating (default: --iterations at each)",
+    label: "Iterations at each scale",
+    group: "optimisation",
+    advanced: true,
+    cli: { value: "N,N,…" },
   }),
   scales: integerOption({
     default: 2,
@@ -288,7 +306,8 @@ export const SETTINGS_SCHEMA: { readonly [K in keyof Settings]: OptionSpec<Setti
     label: "Memory budget",
     group: "run",
     advanced: true,
-    browser: { default: "auto" },
+    // A tab's onnxruntime heap is at most 4 GiB (wasm32).
+    browser: { choices: ["auto", "1GB", "2GB", "3GB"], default: "auto" },
     cli: { value: "SIZE" },
   }),
   previewEvery: integerOption({

@@ -85,11 +85,11 @@ export const MAX_TENSOR_ELEMENTS = 2 ** 27;
 /** Most multiply-adds of the matrix products and convolutions one answer may add. */
 export const MAX_MULTIPLY_ADDS = 2e11;
 
-/** Where a stand-in tensor comes from: a layer's features or mask, or a target. */
+/** Where a stand-in tensor comes from: a layer's features, mask or reference, a target or a statistic. */
 export interface Leaf {
-  /** `features`, `targets` or `mask`. */
-  kind: "features" | "targets" | "mask";
-  /** The layer (features, mask) or the target's name. */
+  /** What it stands for. */
+  kind: "features" | "targets" | "mask" | "statistics" | "reference";
+  /** The layer (features, mask, reference) or the target's or statistic's name. */
   key: string;
 }
 
@@ -119,23 +119,35 @@ export interface PluginDescription {
   reference?: "content" | "style";
   /** How several style images combine. */
   blend?: "targets" | "costs";
+  /** Whether it has `statistics` (then it can be evaluated in tiles). */
+  statistics?: boolean;
+  /** With `statistics`: whether it has its own `targets` (else they are its statistics). */
+  targets?: boolean;
 }
 
 /** A question to the sandbox. */
 export type PluginRequest =
   | { fn: "layers"; plugin: string; options: PluginOptions; network: NetworkInfo }
   | {
-    fn: "targets" | "cost";
+    fn: "statistics" | "targets" | "cost";
     plugin: string;
     options: PluginOptions;
     network: NetworkInfo;
-    /** Shapes of the stand-ins: features and masks by layer, targets by name. */
+    /**
+     * Shapes of the stand-ins: features and masks by layer, targets and
+     * statistics by name; for `cost` of a plugin with statistics, `features`
+     * holds the whole image's shapes (`ctx.shape`).
+     */
     shapes: {
       features: Record<string, number[]>;
       targets: Record<string, number[]>;
       mask: Record<string, number[]>;
+      statistics?: Record<string, number[]>;
     };
   };
+
+/** The stand-ins' shapes of a request. */
+type Shapes = Exclude<PluginRequest, { fn: "layers" }>["shapes"];
 
 /** The sandbox's answer. */
 export type PluginAnswer =
@@ -145,13 +157,14 @@ export type PluginAnswer =
 
 /** The description of a plugin, for the other side. */
 export function describePlugin(plugin: Plugin): PluginDescription {
-  const { name, description, options, reference, blend } = plugin.spec;
+  const { name, description, options, reference, blend, statistics } = plugin.spec;
   return structuredClone({
     name,
     description,
     options: options as Record<string, OptionSpec>,
     ...(reference ? { reference } : {}),
     ...(blend ? { blend } : {}),
+    ...(statistics ? { statistics: true, ...(plugin.spec.targets ? { targets: true } : {}) } : {}),
   });
 }
 
@@ -298,22 +311,43 @@ export async function answerPluginRequest(
     const targets = Object.fromEntries(
       Object.entries(shapes.targets).map(([k, s]) => [k, leaf("targets", k, s)]),
     );
+    const statistics = Object.fromEntries(
+      Object.entries(shapes.statistics ?? {}).map(([k, s]) => [k, leaf("statistics", k, s)]),
+    );
+    // A content plugin's reference has its features' shape.
+    const reference = (layer: string) =>
+      leaf("reference", layer, features(layer).shape as number[]);
+    const network = request.network;
     current = recording;
     let result: unknown;
     try {
-      result = request.fn === "targets"
-        ? await spec.targets!(
-          { features, mask, statistics: {}, network: request.network },
-          request.options,
-        )
-        : await spec.cost({
-          features,
-          targets,
-          mask,
-          statistics: {},
-          shape: (layer) => features(layer).shape,
-          network: request.network,
-        }, request.options);
+      switch (request.fn) {
+        case "statistics":
+          if (!spec.statistics) return { error: "the plugin has no statistics()" };
+          result = await spec.statistics({ features, mask, reference, network }, request.options);
+          break;
+        case "targets":
+          result = await spec.targets!({ features, mask, statistics, network }, request.options);
+          break;
+        case "cost":
+          result = await spec.cost({
+            features,
+            targets,
+            mask,
+            statistics,
+            // Only the shape: no stand-in is recorded for it.
+            shape: (layer) => {
+              const known = shapes.features[layer];
+              if (!known) {
+                throw new OptionError(
+                  `layer "${layer}" was read but not declared by the plugin's layers(); declare every layer it reads`,
+                );
+              }
+              return known;
+            },
+            network,
+          }, request.options);
+      }
     } finally {
       current = undefined;
     }
@@ -322,7 +356,7 @@ export async function answerPluginRequest(
       ? !(result instanceof Tensor) && `cost returned ${describe(result)}, not a tensor expression`
       : (typeof result !== "object" || result === null ||
         Object.values(result).some((t) => !(t instanceof Tensor))) &&
-        `targets returned ${describe(result)}, not an object of tensor expressions`;
+        `${request.fn} returned ${describe(result)}, not an object of tensor expressions`;
     if (bad) return { error: bad };
     return { steps: recording.steps, result: recording.encode(result), readMask };
   } catch (e) {
@@ -451,74 +485,104 @@ export function remotePlugin(
     }
     return answer;
   };
-  const shapesOf = (
-    layers: readonly string[],
-    features: (l: string) => Tensor,
-    mask: (l: string) => Tensor | undefined,
-    targets: Readonly<Record<string, Tensor>>,
-  ) => ({
-    features: Object.fromEntries(layers.map((l) => [l, [...features(l).shape]])),
-    mask: Object.fromEntries(
-      layers.flatMap((l) => {
-        const m = mask(l);
-        return m ? [[l, [...m.shape]]] : [];
-      }),
-    ),
-    targets: Object.fromEntries(Object.entries(targets).map(([k, t]) => [k, [...t.shape]])),
-  });
+  const shapeMap = (entries: [string, readonly number[]][]) =>
+    Object.fromEntries(entries.map(([k, v]) => [k, [...v]]));
+  const maskShapes = (layers: readonly string[], mask: (l: string) => Tensor | undefined) =>
+    shapeMap(layers.flatMap((l) => {
+      const m = mask(l);
+      return m ? [[l, m.shape] as [string, readonly number[]]] : [];
+    }));
+  const tensorShapes = (ts: Readonly<Record<string, Tensor>>) =>
+    shapeMap(Object.entries(ts).map(([k, t]) => [k, t.shape]));
+  const ask = async (
+    fn: "statistics" | "targets" | "cost",
+    o: PluginOptions,
+    network: NetworkInfo,
+    shapes: Shapes,
+    leaf: (l: Leaf) => Tensor | undefined,
+  ) => {
+    const answer = await answerOf({ fn, plugin: description.name, options: o, network, shapes });
+    if (!("steps" in answer)) throw new OptionError("the sandbox answered something else");
+    return replay(answer, { api: options.api, leaf });
+  };
+  const layersFor = (o: PluginOptions, network: NetworkInfo): string[] => {
+    const layers = layersOf.get(keyOf(o, network));
+    if (!layers) throw new OptionError("its layers were not asked for before the run (prepare)");
+    return layers;
+  };
+  const hasStatistics = description.statistics === true;
+  const withTargets = hasStatistics ? description.targets === true : !!description.reference;
   const plugin = definePlugin<PluginOptions>({
     name: description.name,
     description: description.description,
     options: description.options,
     ...(description.reference ? { reference: description.reference } : {}),
     ...(description.blend ? { blend: description.blend } : {}),
-    layers: (o, network) => {
-      const layers = layersOf.get(keyOf(o, network));
-      if (!layers) throw new OptionError("its layers were not asked for before the run (prepare)");
-      return layers;
-    },
-    ...(description.reference
+    layers: layersFor,
+    ...(hasStatistics
       ? {
-        targets: async ({ features, mask, network }, o) => {
-          const layers = plugin.spec.layers(o, network);
-          const shapes = shapesOf(layers, features, mask, {});
-          const answer = await answerOf({
-            fn: "targets",
-            plugin: description.name,
-            options: o,
-            network,
-            shapes,
-          });
-          if (!("steps" in answer)) throw new OptionError("the sandbox answered something else");
-          const out = replay(answer, {
-            api: options.api,
-            leaf: (l) =>
-              l.kind === "features" ? features(l.key) : l.kind === "mask" ? mask(l.key) : undefined,
-          });
-          return out as Record<string, Tensor>;
+        statistics: async ({ features, mask, reference, network }, o) => {
+          const layers = layersFor(o, network);
+          const shapes: Shapes = {
+            features: shapeMap(layers.map((l) => [l, features(l).shape])),
+            mask: maskShapes(layers, mask),
+            targets: {},
+          };
+          return await ask("statistics", o, network, shapes, (l) =>
+            l.kind === "features"
+              ? features(l.key)
+              : l.kind === "mask"
+              ? mask(l.key)
+              : l.kind === "reference"
+              ? reference(l.key)
+              : undefined) as Record<string, Tensor>;
         },
       }
       : {}),
-    cost: async ({ features, targets, mask, network }, o) => {
-      const layers = plugin.spec.layers(o, network);
-      const shapes = shapesOf(layers, features, mask, targets);
-      const answer = await answerOf({
-        fn: "cost",
-        plugin: description.name,
-        options: o,
+    ...(withTargets
+      ? {
+        targets: async ({ features, mask, statistics, network }, o) => {
+          const layers = layersFor(o, network);
+          // A plugin with statistics makes its targets from them, not from features.
+          const shapes: Shapes = {
+            features: hasStatistics ? {} : shapeMap(layers.map((l) => [l, features(l).shape])),
+            mask: maskShapes(layers, mask),
+            targets: {},
+            statistics: tensorShapes(statistics),
+          };
+          return await ask("targets", o, network, shapes, (l) =>
+            l.kind === "features"
+              ? features(l.key)
+              : l.kind === "mask"
+              ? mask(l.key)
+              : l.kind === "statistics"
+              ? statistics[l.key]
+              : undefined) as Record<string, Tensor>;
+        },
+      }
+      : {}),
+    cost: async ({ features, targets, mask, statistics, shape, network }, o) => {
+      const layers = layersFor(o, network);
+      const shapes: Shapes = {
+        features: shapeMap(layers.map((l) => [l, hasStatistics ? shape(l) : features(l).shape])),
+        mask: hasStatistics ? {} : maskShapes(layers, mask),
+        targets: tensorShapes(targets),
+        statistics: tensorShapes(statistics),
+      };
+      return await ask(
+        "cost",
+        o,
         network,
         shapes,
-      });
-      if (!("steps" in answer)) throw new OptionError("the sandbox answered something else");
-      return replay(answer, {
-        api: options.api,
-        leaf: (l) =>
+        (l) =>
           l.kind === "features"
             ? features(l.key)
             : l.kind === "mask"
             ? mask(l.key)
+            : l.kind === "statistics"
+            ? statistics[l.key]
             : targets[l.key],
-      }) as Tensor;
+      ) as Tensor;
     },
   });
   return Object.assign(plugin, {

@@ -229,6 +229,11 @@ function checkInput(input: StylizeInput, settings: Settings): void {
       `styleWeights has ${settings.styleWeights.length} weights for ${styles.length} style image(s); give one per style image`,
     );
   }
+  for (const n of settings.scaleIterations) {
+    if (!Number.isInteger(n)) {
+      throw new OptionError(`scaleIterations: ${n} is not a whole number of iterations`);
+    }
+  }
   if (settings.preserveColors && !input.content) {
     throw new OptionError("preserveColors needs a content image (its colours are the ones kept)");
   }
@@ -452,7 +457,9 @@ export async function stylize(
       const current = () =>
         rgbImage(size.width, size.height, average ? average.value() : optimizer.x);
       let stuck = 0;
-      for (let i = 1; i <= settings.iterations; i++) {
+      const list = settings.scaleIterations;
+      const steps = list.length ? list[Math.min(k, list.length - 1)] : settings.iterations;
+      for (let i = 1; i <= steps; i++) {
         // Let queued events (a Ctrl-C, a worker's stop message) run: backends
         // may resolve without ever yielding to the event loop.
         await new Promise((resolve) => setTimeout(resolve, 0));
@@ -469,7 +476,7 @@ export async function stylize(
           scale: k + 1,
           scales: sides.length,
           iteration: i,
-          iterations: settings.iterations,
+          iterations: steps,
           terms: step.at.terms,
           total: step.at.total,
           msPerIteration: ms,
@@ -477,7 +484,7 @@ export async function stylize(
         });
         if (
           settings.previewEvery > 0 &&
-          (i % settings.previewEvery === 0 || i === settings.iterations)
+          (i % settings.previewEvery === 0 || i === steps)
         ) {
           emit({ type: "preview", scale: k + 1, iteration: i, image: withColours(current()) });
         }

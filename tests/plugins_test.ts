@@ -144,7 +144,7 @@ const maskOf = (values?: Float32Array) => (layer: string) =>
  * reference, in float64 — driven the way the core drives a plugin: through
  * its statistics when it has them.
  */
-function pluginCost(use: PluginUse, masks: HandmadeMasks = {}): number {
+function pluginCost(use: PluginUse, masks: HandmadeMasks = {}): Promise<number> {
   return costOn(use, handmade(genA, genB), handmade(refA, refB), masks);
 }
 
@@ -156,23 +156,25 @@ function evaluated(exprs: Record<string, Tensor>): Record<string, Tensor> {
   );
 }
 
-function costOn(
+async function costOn(
   use: PluginUse,
   generated: (layer: string) => Tensor,
   reference: (layer: string) => Tensor,
   masks: HandmadeMasks = {},
-): number {
+): Promise<number> {
   const spec = use.plugin.spec;
   const statsOf = spec.statistics;
   let targets: Record<string, Tensor> = {};
   // The built-ins answer at once (a plugin may also answer with a promise).
   if (statsOf && spec.targets) {
-    const statistics = evaluated(statsOf({
-      features: reference,
-      mask: maskOf(masks.reference),
-      reference,
-      network,
-    }, use.options));
+    const statistics = evaluated(
+      await statsOf({
+        features: reference,
+        mask: maskOf(masks.reference),
+        reference,
+        network,
+      }, use.options),
+    );
     targets = evaluated(
       spec.targets({
         features: () => {
@@ -192,7 +194,10 @@ function costOn(
     );
   }
   const statistics = statsOf
-    ? statsOf({ features: generated, mask: maskOf(masks.output), reference, network }, use.options)
+    ? await statsOf(
+      { features: generated, mask: maskOf(masks.output), reference, network },
+      use.options,
+    )
     : {};
   const ctx: CostContext = {
     features: generated,
@@ -213,16 +218,16 @@ Deno.test("gram matrix equals the plain sum entry by entry", () => {
   }
 });
 
-Deno.test("content cost equals the plain loop, both normalisations", () => {
+Deno.test("content cost equals the plain loop, both normalisations", async () => {
   for (const normalisation of ["half", "size"] as const) {
-    const got = pluginCost(content.use({ layers: ["a"], normalisation }));
+    const got = await pluginCost(content.use({ layers: ["a"], normalisation }));
     const want = loopContent(genA, refA, C, H, W, normalisation);
     assertAlmostEquals(got, want, 1e-6 * Math.abs(want));
   }
 });
 
-Deno.test("content cost over two layers with weights", () => {
-  const got = pluginCost(
+Deno.test("content cost over two layers with weights", async () => {
+  const got = await pluginCost(
     content.use({ layers: [{ layer: "a", weight: 2 }, { layer: "b", weight: 0.5 }] }),
   );
   const want = 2 * loopContent(genA, refA, C, H, W, "half") +
@@ -230,8 +235,8 @@ Deno.test("content cost over two layers with weights", () => {
   assertAlmostEquals(got, want, 1e-6 * want);
 });
 
-Deno.test("style cost equals the plain loop with per-layer weights", () => {
-  const got = pluginCost(
+Deno.test("style cost equals the plain loop with per-layer weights", async () => {
+  const got = await pluginCost(
     style.use({ layers: [{ layer: "a", weight: 0.3 }, { layer: "b", weight: 0.7 }] }),
   );
   const want = 0.3 * loopStyleLayer(genA, refA, C, H, W) +
@@ -239,7 +244,7 @@ Deno.test("style cost equals the plain loop with per-layer weights", () => {
   assertAlmostEquals(got, want, 1e-5 * want);
 });
 
-Deno.test("total variation equals the plain loop, β = 2 and β = 1", () => {
+Deno.test("total variation equals the plain loop, β = 2 and β = 1", async () => {
   const img = uniform(3 * H * W, 5, { lo: 0, hi: 1 });
   const features = (layer: string) => {
     assert(layer === "image");
@@ -248,7 +253,7 @@ Deno.test("total variation equals the plain loop, β = 2 and β = 1", () => {
   for (const [beta, epsilon] of [[2, 0], [1, 1e-8], [1.5, 1e-3]]) {
     for (const normalisation of ["sum", "mean"] as const) {
       const use = tv.use({ beta, epsilon, normalisation });
-      const got = costOn(use, features, features);
+      const got = await costOn(use, features, features);
       const terms = normalisation === "sum" ? 1 : 3 * (H - 1) * (W - 1);
       const want = loopTv(img, H, W, beta, epsilon) / terms;
       assertAlmostEquals(got, want, 1e-6 * want);
@@ -256,8 +261,8 @@ Deno.test("total variation equals the plain loop, β = 2 and β = 1", () => {
   }
 });
 
-Deno.test("mean-and-covariance cost equals the plain loop", () => {
-  const got = pluginCost(meanCovariance.use({ layers: ["a"] }));
+Deno.test("mean-and-covariance cost equals the plain loop", async () => {
+  const got = await pluginCost(meanCovariance.use({ layers: ["a"] }));
   const want = loopMeanCov(genA, refA, C, H * W);
   assertAlmostEquals(got, want, 1e-6 * want);
 });
@@ -296,8 +301,8 @@ function loopGuidedStyleLayer(gen: Float32Array, sty: Float32Array, c: number) {
   return s / (4 * n * nOut * c * c);
 }
 
-Deno.test("guided style cost equals the plain loop (output region and style source masks)", () => {
-  const got = pluginCost(style.use({ layers: [{ layer: "a", weight: 0.4 }] }), {
+Deno.test("guided style cost equals the plain loop (output region and style source masks)", async () => {
+  const got = await pluginCost(style.use({ layers: [{ layer: "a", weight: 0.4 }] }), {
     reference: maskRef,
     output: maskOut,
   });
@@ -305,7 +310,7 @@ Deno.test("guided style cost equals the plain loop (output region and style sour
   assertAlmostEquals(got, want, 1e-6 * want);
 });
 
-Deno.test("guided style, content and mean-covariance costs with all-ones masks equal the unguided ones", () => {
+Deno.test("guided style, content and mean-covariance costs with all-ones masks equal the unguided ones", async () => {
   for (
     const use of [
       style.use({ layers: ["a"] }),
@@ -313,15 +318,17 @@ Deno.test("guided style, content and mean-covariance costs with all-ones masks e
       meanCovariance.use({ layers: ["a"] }),
     ]
   ) {
-    const plain = pluginCost(use);
-    const guided = pluginCost(use, { reference: ones, output: ones });
+    const plain = await pluginCost(use);
+    const guided = await pluginCost(use, { reference: ones, output: ones });
     assert(Math.abs(guided - plain) <= 1e-6 * plain, `${use.plugin.name}: ${guided} vs ${plain}`);
   }
 });
 
-Deno.test("guided content cost weights each position by the mask", () => {
+Deno.test("guided content cost weights each position by the mask", async () => {
   for (const normalisation of ["half", "size"] as const) {
-    const got = pluginCost(content.use({ layers: ["a"], normalisation }), { output: maskOut });
+    const got = await pluginCost(content.use({ layers: ["a"], normalisation }), {
+      output: maskOut,
+    });
     let sum = 0;
     for (let k = 0; k < C; k++) {
       for (let p = 0; p < H * W; p++) {
@@ -333,7 +340,7 @@ Deno.test("guided content cost weights each position by the mask", () => {
   }
 });
 
-Deno.test("guided mean-and-covariance cost equals the plain loop", () => {
+Deno.test("guided mean-and-covariance cost equals the plain loop", async () => {
   const n = H * W;
   const stats = (a: Float32Array, m: Float32Array) => {
     let total = 0;
@@ -361,7 +368,7 @@ Deno.test("guided mean-and-covariance cost equals the plain loop", () => {
     for (let k2 = 0; k2 < C; k2++) dc += (g.cov[k][k2] - t.cov[k][k2]) ** 2;
   }
   const want = (dm / C + dc / (C * C)) * g.total / n;
-  const got = pluginCost(meanCovariance.use({ layers: ["a"] }), {
+  const got = await pluginCost(meanCovariance.use({ layers: ["a"] }), {
     reference: maskRef,
     output: maskOut,
   });

@@ -112,6 +112,62 @@ Deno.test("a remote plugin compiles to the very objective of the same plugin run
   assertEquals([...kinds].sort(), ["cost", "layers", "targets"]);
 });
 
+const STATISTICS_GRAM =
+  `import { add, addN, constant, definePlugin, div, gramMatrix, layersOption, mul, reduceSum,
+  resolveLayers, square, sub, type Tensor } from "stylegram";
+
+// A Gram cost written as sums over positions, so it can go in tiles.
+export const tiledGram = definePlugin({
+  name: "tiled-gram",
+  description: "Gram matrices from sums over positions",
+  reference: "style",
+  options: { layers: layersOption({ default: "style", description: "layers" }) },
+  layers: (o, network) => resolveLayers(o.layers, network, "tiled-gram").map((l) => l.layer),
+  statistics: ({ features, mask, network }, o) =>
+    Object.fromEntries(resolveLayers(o.layers, network, "tiled-gram").flatMap((l, i) => {
+      const f = features(l.layer);
+      const m = mask(l.layer);
+      return [
+        ["g" + i, gramMatrix(m ? mul(f, m) : f)],
+        ["n" + i, m ? reduceSum(square(m)) : constant(f.shape[2] * f.shape[3])],
+      ];
+    })),
+  targets: ({ statistics, network }, o) =>
+    Object.fromEntries(resolveLayers(o.layers, network, "tiled-gram").map((_, i) =>
+      ["g" + i, div(statistics["g" + i], statistics["n" + i])]
+    )),
+  cost: ({ statistics, targets, shape, network }, o) =>
+    addN(resolveLayers(o.layers, network, "tiled-gram").map((l, i): Tensor => {
+      const [, c] = shape(l.layer);
+      const n = add(statistics["n" + i], 1e-6);
+      const d = reduceSum(square(sub(div(statistics["g" + i], n), targets["g" + i])));
+      return mul(d, l.weight / (c * c));
+    })),
+});
+`;
+
+Deno.test("a remote plugin with statistics goes in tiles, equal to the same plugin run here", async () => {
+  const direct = pluginsFromModule(compile(STATISTICS_GRAM), { name: "x.ts", api })[0];
+  const box = sandbox(STATISTICS_GRAM);
+  const description = describePlugin(box.plugins.get("tiled-gram")!);
+  assertEquals([description.statistics, description.targets], [true, true]);
+  const remote = remotePlugin(description, { ask: box.ask, api });
+  const use = remote.use({}, 3);
+  await remote.prepare(use.options, info);
+  const big = { width: 48, height: 40 };
+  const spec = { network: net, size: big, styles, tiles: { interior: 12, halo: 12 } };
+  const a = await compileObjective({ ...spec, plugins: [direct.use({}, 3)] }, { backend: "wasm" });
+  const b = await compileObjective({ ...spec, plugins: [use] }, { backend: "wasm" });
+  assert((b.plan?.windows.length ?? 1) > 1, "the remote plugin's objective is tiled");
+  const image = uniform(3 * 48 * 40, 22, { lo: 0.1, hi: 0.9 });
+  const [x, y] = [await a.evaluate(image), await b.evaluate(image)];
+  assertEquals(y.total, x.total);
+  assertEquals([...y.gradient], [...x.gradient]);
+  await a.release();
+  await b.release();
+  assert(box.asked.some((r) => r.fn === "statistics"), "the sandbox was asked for statistics");
+});
+
 Deno.test("a recording that leaves the API, or is too big, is refused on either side", async () => {
   const step = (call: string) => ({
     steps: [{ leaf: { kind: "features" as const, key: "a" } }, { call, args: [{ $t: 0 }] }],

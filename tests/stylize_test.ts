@@ -81,6 +81,35 @@ Deno.test("scales run coarse to fine, each starting from the last", async () => 
   assertEquals(scales, [[16, 12], [25, 19], [40, 30]]);
 });
 
+Deno.test("scaleIterations: fewer iterations at the large scales, the last entry repeating", async () => {
+  const events: ProgressEvent[] = [];
+  await stylize(
+    {
+      network,
+      plugins,
+      content: contentImage,
+      styles: [stripes],
+      settings: { ...base, size: 40, scales: 3, minSize: 16, scaleIterations: [4, 2] },
+    },
+    { onProgress: (e) => events.push(e) },
+  );
+  const perScale = [1, 2, 3].map((k) =>
+    events.filter((e) => e.type === "iteration" && e.scale === k).length
+  );
+  assertEquals(perScale, [4, 2, 2]);
+  await assertRejects(
+    () =>
+      stylize({
+        network,
+        plugins,
+        content: contentImage,
+        styles: [stripes],
+        settings: { ...base, scaleIterations: [2.5] },
+      }),
+    "scaleIterations: 2.5 is not a whole number",
+  );
+});
+
 Deno.test("the same seed gives the same image; another seed another", async () => {
   const settings = { ...base, init: "noise" as const, seed: 42, iterations: 5 };
   const a = await stylize({ network, plugins, content: contentImage, styles: [stripes], settings });

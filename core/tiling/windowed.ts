@@ -25,7 +25,7 @@ import {
 import type { OnnxGraph } from "../graph/mod.ts";
 import type { Session } from "../runtime/session.ts";
 import type { FeatureNetwork } from "../network/feature_network.ts";
-import { IMAGE_LAYER, inPlugin, type NetworkInfo, type PluginUse } from "../plugin.ts";
+import { IMAGE_LAYER, inPluginAsync, type NetworkInfo, type PluginUse } from "../plugin.ts";
 import { OptionError } from "../options.ts";
 import type { TilePlan, Window } from "./plan.ts";
 import { addWindowGradient, readWindow } from "./window_pixels.ts";
@@ -140,8 +140,8 @@ export class WindowedStatistics {
   }
 
   /** Shapes of every statistic, by output name (`s<part>_<key>`), from the first window. */
-  shapes(): Map<string, readonly number[]> {
-    return this.#graph(this.#plan.windows[0]).stats;
+  async shapes(): Promise<Map<string, readonly number[]>> {
+    return (await this.#graph(this.#plan.windows[0])).stats;
   }
 
   #key(w: Window): string {
@@ -156,7 +156,7 @@ export class WindowedStatistics {
     ].join(",");
   }
 
-  #graph(w: Window): WindowGraph {
+  async #graph(w: Window): Promise<WindowGraph> {
     const key = this.#key(w);
     const known = this.#graphs.get(key);
     if (known) return known;
@@ -191,9 +191,9 @@ export class WindowedStatistics {
     const references = new Map<string, string>();
     const refInputs = new Map<string, Tensor>();
     const stats = new Map<string, Tensor>();
-    this.#parts.forEach((part, p) => {
+    for (const [p, part] of this.#parts.entries()) {
       const use = part.use;
-      const out = inPlugin(use, "statistics", () =>
+      const out = await inPluginAsync(use, "statistics", () =>
         use.plugin.spec.statistics!({
           features: read,
           mask: (layer) => {
@@ -227,7 +227,7 @@ export class WindowedStatistics {
       for (const [k, t] of Object.entries(checkedStatistics(use, out))) {
         stats.set(`s${p}_${k}`, t);
       }
-    });
+    }
     const forward = toOnnx(Object.fromEntries(stats), { name: `window_statistics_${key}` });
     const dual = [...stats].map(([name, t]) => reduceSum(mul(input(`d${name}`, t.shape), t)));
     const [gradient] = grad(addN(dual), [pixels]);
@@ -290,7 +290,7 @@ export class WindowedStatistics {
     const windows = this.#plan.windows;
     for (const [k, w] of windows.entries()) {
       options.signal?.throwIfAborted();
-      const graph = this.#graph(w);
+      const graph = await this.#graph(w);
       graph.forwardSession ??= await this.#open(graph.forward);
       const out = await graph.forwardSession.run(this.#feeds(w, graph, pixels));
       for (const name of graph.stats.keys()) {
@@ -301,7 +301,7 @@ export class WindowedStatistics {
       }
       options.onWindow?.({ pass: 1, done: k + 1, windows: windows.length });
     }
-    const shapes = this.shapes();
+    const shapes = await this.shapes();
     return new Map(
       [...sums].map(([n, acc]) => [n, { data: Float32Array.from(acc), shape: shapes.get(n)! }]),
     );
@@ -317,7 +317,7 @@ export class WindowedStatistics {
     const windows = this.#plan.windows;
     for (const [k, w] of windows.entries()) {
       options.signal?.throwIfAborted();
-      const graph = this.#graph(w);
+      const graph = await this.#graph(w);
       graph.backwardSession ??= await this.#open(graph.backward);
       const feeds = this.#feeds(w, graph, pixels);
       // A statistic that does not depend on the pixels (a count) has no input here.

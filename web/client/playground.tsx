@@ -120,6 +120,11 @@ function Status({ state }: { state: PlaygroundState }): JSX.Element {
   const parts: string[] = [];
   if (s.scale) parts.push(`scale ${s.scale}/${s.scales}`);
   if (s.iteration) parts.push(`iteration ${s.iteration}/${s.iterations}`);
+  if (s.tile) {
+    parts.push(
+      `tile ${s.tile.done}/${s.tile.windows} (${s.tile.pass === 1 ? "statistics" : "gradient"})`,
+    );
+  }
   if (s.msPerIteration) parts.push(`${Math.round(s.msPerIteration)} ms/iteration`);
   if (s.backend) parts.push(s.backend);
   return (

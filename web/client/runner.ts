@@ -160,6 +160,15 @@ export class Runner {
           iteration: undefined,
         };
         break;
+      case "tile":
+        s.status.value = {
+          ...status,
+          phase: "running",
+          tile: m.done === m.windows && m.pass === 2
+            ? undefined
+            : { pass: m.pass, done: m.done, windows: m.windows },
+        };
+        break;
       case "iteration": {
         this.#recent.push(m.msPerIteration);
         if (this.#recent.length > 10) this.#recent.shift();

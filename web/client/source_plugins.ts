@@ -25,7 +25,12 @@ const text = (v: unknown, max: number) => typeof v === "string" && v.length <= m
 export function checkedDescription(d: unknown): PluginDescription {
   const bad = (what: string) => new OptionError(`the plugin's description: ${what}`);
   if (typeof d !== "object" || d === null) throw bad("not an object");
-  const { name, description, reference, blend, options } = d as Record<string, unknown>;
+  const { name, description, reference, blend, options, statistics, targets } = d as Record<
+    string,
+    unknown
+  >;
+  if (statistics !== undefined && statistics !== true) throw bad("its statistics");
+  if (targets !== undefined && targets !== true) throw bad("its targets");
   if (typeof name !== "string" || !/^[a-z][a-z0-9_-]{0,63}$/.test(name)) throw bad("its name");
   if (!text(description, 500)) throw bad("its description");
   if (reference !== undefined && reference !== "content" && reference !== "style") {
@@ -83,6 +88,7 @@ export function checkedDescription(d: unknown): PluginDescription {
     options: records,
     ...(reference ? { reference } : {}),
     ...(blend ? { blend } : {}),
+    ...(statistics ? { statistics: true, ...(targets ? { targets: true } : {}) } : {}),
   } as PluginDescription;
 }
 

@@ -74,6 +74,8 @@ export interface RunStatus {
   iterations?: number;
   /** Milliseconds per iteration (recent mean). */
   msPerIteration?: number;
+  /** Within an evaluation in tiles: the pass (1 statistics, 2 gradient) and windows done. */
+  tile?: { pass: 1 | 2; done: number; windows: number };
   /** Weighted total cost. */
   total?: number;
   /** Each cost term (unweighted), by label. */

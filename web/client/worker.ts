@@ -28,6 +28,13 @@ import { remotePlugin } from "../../core/remote_plugin.ts";
 import type { Plugin } from "../../core/plugin.ts";
 import { askOver } from "./plugin_sandbox.ts";
 
+/**
+ * What a run in this tab may use when its memory setting is `auto`: the
+ * onnxruntime heap is at most 4 GiB (wasm32), beside the JS arrays of the
+ * optimiser; larger images go in tiles.
+ */
+const TAB_MEMORY = 3e9;
+
 const scope = globalThis as unknown as DedicatedWorkerGlobalScope;
 let running: AbortController | undefined;
 const networks = new Map<string, Promise<FeatureNetwork>>();
@@ -116,6 +123,7 @@ async function start(message: Extract<ToWorker, { type: "start" }>): Promise<voi
       {
         signal: controller.signal,
         onNotice: (text) => post({ type: "notice", message: text }),
+        memory: TAB_MEMORY,
         onProgress: (e) => {
           if (e.type === "preview") {
             const image = toRgba(e.image);

@@ -41,7 +41,10 @@ let plugins = new Map<string, Plugin>();
 let scripts = new Map<string, string>();
 
 /** The line where a plugin's `targets` or `cost` function is written, if it can be found. */
-function lineOfFunction(plugin: string, fn: "targets" | "cost" | "layers"): number | undefined {
+function lineOfFunction(
+  plugin: string,
+  fn: "statistics" | "targets" | "cost" | "layers",
+): number | undefined {
   const script = scripts.get(plugin);
   const code = plugins.get(plugin)?.spec[fn]?.toString();
   const at = script && code ? script.indexOf(code) : -1;
