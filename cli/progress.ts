@@ -86,6 +86,7 @@ export class ProgressReporter {
           pass: e.pass,
           done: e.done,
           windows: e.windows,
+          region: e.region,
         });
         const line = `scale ${e.scale}/${e.scales} tile ${e.done}/${e.windows} ` +
           (e.pass === 1 ? "(statistics)" : "(gradient)");

@@ -85,7 +85,15 @@ export interface ObjectiveSpec {
    * the image is larger than one window. Every plugin must have
    * `statistics`; otherwise the objective runs untiled and says so.
    */
-  readonly tiles?: { readonly interior: number; readonly halo: number };
+  readonly tiles?: {
+    readonly interior: number;
+    readonly halo: number;
+    /**
+     * Compute the content image's features in each window again instead of
+     * keeping them over the whole image (less memory, more time).
+     */
+    readonly recomputeReferences?: boolean;
+  };
 }
 
 /** One evaluation of the objective. */
@@ -176,6 +184,8 @@ interface TargetSet {
   source: number;
   /** The content image's features by layer, for a statistics plugin's `reference()`. */
   references?: Map<string, Array32>;
+  /** Or the content image, when its features are computed in each window. */
+  referencePixels?: Float32Array;
 }
 
 /** A mask reader per mask, over the layers every plugin reads. */
@@ -465,7 +475,9 @@ async function tiledTargets(
   },
 ): Promise<void> {
   const { job, plan, info, open, out } = ctx;
-  const references = ctx.refLayers.length
+  const recompute = spec.tiles?.recomputeReferences === true && ctx.refLayers.length > 0;
+  const referencePixels = recompute ? job.image.data : undefined;
+  const references = ctx.refLayers.length && !recompute
     ? await windowedFeatures(spec.network, plan, {
       pixels: job.image.data,
       layers: ctx.refLayers,
@@ -482,7 +494,15 @@ async function tiledTargets(
   const mask = job.mask &&
     await layerMaskArrays(spec, job.mask, ctx.layers, shapeOf, open);
   const windowed = new WindowedStatistics(spec.network, plan, {
-    parts: uses.map(({ use }) => ({ use, mask, reference: isContent ? references : undefined })),
+    parts: uses.map(({ use }) => ({
+      use,
+      mask,
+      reference: !isContent
+        ? undefined
+        : referencePixels
+        ? { pixels: referencePixels }
+        : references,
+    })),
     layers: ctx.layers,
     pooling: spec.pooling,
     info,
@@ -517,12 +537,12 @@ async function tiledTargets(
       names.map((k) => [k, { data: values[`t_${k}`], shape: [...targets[k].shape] }]),
     );
     const list = out.get(index) ?? [];
-    list.push({ arrays, weight: job.weight, source: job.n, references });
+    list.push({ arrays, weight: job.weight, source: job.n, references, referencePixels });
     out.set(index, list);
   }
   for (const { index } of job.uses.filter((u) => !uses.includes(u))) {
     const list = out.get(index) ?? [];
-    list.push({ arrays: {}, weight: job.weight, source: job.n, references });
+    list.push({ arrays: {}, weight: job.weight, source: job.n, references, referencePixels });
     out.set(index, list);
   }
 }
@@ -622,8 +642,12 @@ export async function compileObjective(
     );
   }
   const tiled = plan && !untileable.length ? plan : undefined;
+  // Content features are recomputed per window only where the objective itself is tiled.
+  const targetSpec = spec.tiles?.recomputeReferences && !tiled
+    ? { ...spec, tiles: { ...spec.tiles, recomputeReferences: false } }
+    : spec;
   const targets = await computeTargets(
-    spec,
+    targetSpec,
     info,
     layersOf,
     open,
@@ -660,6 +684,8 @@ export async function compileObjective(
             features: read,
             mask,
             reference: (l) => {
+              // Computed in each window: a stand-in here (this graph is not run).
+              if (part.set.referencePixels) return input(`reference_${safeName(l)}`, read(l).shape);
               const r = part.set.references?.get(l);
               if (!r) {
                 throw new OptionError(
@@ -698,6 +724,7 @@ export async function compileObjective(
         weight: 1,
         source: 0,
         references: sets[0].references,
+        referencePixels: sets[0].referencePixels,
       };
       return [{ index: i, set, mask }];
     };
@@ -831,7 +858,11 @@ async function tiledObjective(
   const statisticsParts: StatisticsPart[] = flat.map((part) => ({
     use: spec.plugins[part.index],
     mask: part.mask && maskArrays.get(part.mask),
-    reference: part.set.references?.size ? part.set.references : undefined,
+    reference: part.set.referencePixels
+      ? { pixels: part.set.referencePixels }
+      : part.set.references?.size
+      ? part.set.references
+      : undefined,
   }));
   const windowed = new WindowedStatistics(spec.network, plan, {
     parts: statisticsParts,

@@ -73,6 +73,8 @@ export type ProgressEvent =
     /** Windows done in this pass of this evaluation. */
     done: number;
     windows: number;
+    /** The part of the image the window just done counts, in output pixels. */
+    region: { x: number; y: number; width: number; height: number };
   }
   | { type: "warning"; message: string };
 

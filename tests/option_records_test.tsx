@@ -183,7 +183,7 @@ Deno.test("the settings panel is the schema's browser view: bounds, choices, def
   const html = renderToString(<SettingsPanel state={state} />);
   const input = (id: string) =>
     new RegExp(`<(input|select) id="${id}"[^>]*>`).exec(html)?.[0] ?? "";
-  assert(input("size").includes('max="1024"') && input("size").includes('value="256"'), html);
+  assert(input("size").includes('max="4096"') && input("size").includes('value="256"'), html);
   assert(input("iterations").includes('max="2000"'), html);
   assert(input("scales").includes('max="4"'), html);
   // Choices a browser cannot honour are not offered.
@@ -196,10 +196,10 @@ Deno.test("the settings panel is the schema's browser view: bounds, choices, def
   // The style blend has its sliders in the images panel, not a field here.
   assert(!html.includes('id="style-weights"'), html);
   assertEquals(state.problem.value, undefined);
-  state.recipe.value = { ...state.recipe.value, size: 2048 };
+  state.recipe.value = { ...state.recipe.value, size: 8192 };
   assertEquals(
     state.problem.value,
-    "recipe: option size must be ≥ 16 and ≤ 1024 in a browser, got 2048",
+    "recipe: option size must be ≥ 16 and ≤ 4096 in a browser, got 8192",
   );
 });
 

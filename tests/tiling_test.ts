@@ -94,7 +94,7 @@ Deno.test("a window of the padded image reads what mirror padding gives", () => 
 });
 
 /** Costs and gradients of the same objective untiled and tiled. */
-async function compare(spec: ObjectiveSpec, tiles: { interior: number; halo: number }) {
+async function compare(spec: ObjectiveSpec, tiles: NonNullable<ObjectiveSpec["tiles"]>) {
   const { width, height } = spec.size;
   const pixels = uniform(3 * width * height, 17, { lo: 0.05, hi: 0.95 });
   const whole = await compileObjective(spec, { backend: "wasm" });
@@ -185,6 +185,17 @@ Deno.test("tiled equals untiled with style masks, a content mask and a style sou
     },
   });
   const r = await compare(spec, { interior: 12, halo: 12 });
+  assert(r.windows > 1);
+  assertAlmostEquals(r.b.total, r.a.total, 2e-5 * r.a.total);
+  assert(r.maxError < 1e-4, `max relative gradient error ${r.maxError}`);
+});
+
+Deno.test("content features computed again in each window give the same objective", async () => {
+  const plugins = [
+    style.use({ layers: ["relu1", "conv3"] }, 10),
+    content.use({ layers: ["relu2"] }, 1),
+  ];
+  const r = await compare(tinySpec(plugins), { interior: 12, halo: 12, recomputeReferences: true });
   assert(r.windows > 1);
   assertAlmostEquals(r.b.total, r.a.total, 2e-5 * r.a.total);
   assert(r.maxError < 1e-4, `max relative gradient error ${r.maxError}`);

@@ -137,17 +137,17 @@ Deno.test({
       await page.selectOption("#network", "tiny");
       // The page refuses what the schema refuses for browsers, in the schema's words.
       const problem = () => page.textContent("#recipe-problem").catch(() => null);
-      await page.fill("#size", "2048");
+      await page.fill("#size", "8192");
       await page.dispatchEvent("#size", "change");
       await page.waitForSelector("#recipe-problem");
       assertEquals(
         await problem(),
-        "recipe: option size must be ≥ 16 and ≤ 1024 in a browser, got 2048",
+        "recipe: option size must be ≥ 16 and ≤ 4096 in a browser, got 8192",
       );
       assert(await page.isDisabled("#start"), "Start is disabled while the recipe is refused");
       assertEquals(
         await page.textContent("#start-problem"),
-        "Start is off: recipe: option size must be ≥ 16 and ≤ 1024 in a browser, got 2048",
+        "Start is off: recipe: option size must be ≥ 16 and ≤ 4096 in a browser, got 8192",
         "and says why beside Start",
       );
       await page.fill("#size", "64");

@@ -551,8 +551,9 @@ Deno.test("recipes: malformed JSON, schema errors, unknown plugins and fields â†
 
 Deno.test("browser limits: the server refuses exactly what the page's own check refuses, with its words", async () => {
   const over: Record<string, unknown>[] = [
-    { size: 1040 },
+    { size: 4112 },
     { size: 8192, scales: 8, iterations: 100000 },
+    { maxMemory: "8GB" },
     { iterations: 2001 },
     { scales: 5 },
     { minSize: 2048 },

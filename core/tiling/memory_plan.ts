@@ -16,10 +16,17 @@ import { alignmentOf } from "./plan.ts";
 /** The runtime, the network's weights and the compiled graphs (measured: 280–380 MB). */
 export const RUNTIME_BYTES = 400e6;
 
+/** A window's bytes when it also runs the content image through the network. */
+export const RECOMPUTE_FACTOR = 1.5;
+
 /** What a scale may use. */
 export interface MemoryPlan {
   /** Tiles for the objective, or `undefined`: the whole image at once. */
-  readonly tiles?: { readonly interior: number; readonly halo: number };
+  readonly tiles?: {
+    readonly interior: number;
+    readonly halo: number;
+    readonly recomputeReferences?: boolean;
+  };
   /** L-BFGS pairs that fit. */
   readonly history: number;
   /** The optimiser: the one asked for, or Adam where not even one L-BFGS pair fits. */
@@ -33,10 +40,10 @@ export interface MemoryPlan {
 /** Image-sized float32 vectors the optimiser and the driver hold at once. */
 function vectorsHeld(settings: { optimizer: string; history: number; average: number }): number {
   // L-BFGS: x, the trial, two gradients, a float64 direction, 2 per pair;
-  // Adam: x, the trial, two moments, two gradients. The driver: the output
-  // (and the running average).
+  // Adam: x, the trial, two moments, two gradients. The driver: the content
+  // image, a gradient the collector has not freed yet (and the average).
   const optimiser = settings.optimizer === "lbfgs" ? 6 + 2 * settings.history : 6;
-  return optimiser + 1 + (settings.average > 0 ? 1 : 0);
+  return optimiser + 2 + (settings.average > 0 ? 1 : 0);
 }
 
 /** Bytes of the features at `layers` over the whole image (a content image's, kept for tiles). */
@@ -75,21 +82,33 @@ export function memoryPlan(
   const padding = Math.min(net.inputPadding ?? 0, Math.min(size.width, size.height) - 1);
   const vector = 12 * size.width * size.height;
   const netLayers = [...new Set(layers.filter((l) => l !== IMAGE_LAYER))];
-  const fixed = (optimizer: string, history: number) =>
-    RUNTIME_BYTES + vector * vectorsHeld({ ...settings, optimizer, history }) +
-    featureBytes(net, referenceLayers, size);
+  const stored = featureBytes(net, referenceLayers, size);
   const halo = receptiveHalo(net, netLayers);
   const s = alignmentOf(net, netLayers);
   const side = (interior: number) => interior + 2 * halo;
-  const window = windowBytes(net, netLayers, { height: side(s), width: side(s) });
-  const fits = (optimizer: string, history: number) => fixed(optimizer, history) + window <= bytes;
-  // L-BFGS as asked; Adam (fewer image-sized arrays) where not even one pair fits.
-  const optimizer = settings.optimizer === "lbfgs" && !fits("lbfgs", 1)
-    ? "adam"
-    : settings.optimizer;
-  if (!fits(optimizer, 1)) {
+  /** One way to hold a scale: the optimiser, its pairs, and where content features come from. */
+  type Holding = { optimizer: "lbfgs" | "adam"; history: number; recompute: boolean };
+  const fixed = (h: Holding) =>
+    RUNTIME_BYTES + vector * vectorsHeld({ ...settings, ...h }) + (h.recompute ? 0 : stored);
+  const windowAt = (h: Holding, interior: number) =>
+    (h.recompute ? RECOMPUTE_FACTOR : 1) *
+    windowBytes(net, netLayers, { height: side(interior), width: side(interior) });
+  // In order of preference: every L-BFGS pair asked for, fewer pairs, content
+  // features computed in each window, then Adam (fewer image-sized arrays).
+  const holdings: Holding[] = [];
+  if (settings.optimizer === "lbfgs") {
+    for (let m = settings.history; m >= 1; m--) {
+      holdings.push({ optimizer: "lbfgs", history: m, recompute: false });
+    }
+    if (stored) holdings.push({ optimizer: "lbfgs", history: 1, recompute: true });
+  }
+  holdings.push({ optimizer: "adam", history: settings.history, recompute: false });
+  if (stored) holdings.push({ optimizer: "adam", history: settings.history, recompute: true });
+  const holding = holdings.find((h) => fixed(h) + windowAt(h, 2 * halo) <= bytes) ??
+    holdings.find((h) => fixed(h) + windowAt(h, s) <= bytes);
+  if (!holding) {
     // Rounded up to what formatBytes shows, so the budget named works.
-    const need = fixed("adam", 1) + window;
+    const need = Math.min(...holdings.map((h) => fixed(h) + windowAt(h, s)));
     const step = need >= 1e9 ? 1e8 : need >= 1e8 ? 1e7 : 1e6;
     const smallest = Math.ceil(need / step) * step;
     const what = settings.maxMemory === "auto"
@@ -101,12 +120,17 @@ export function memoryPlan(
         `(--max-memory ${formatBytes(smallest).replace(" ", "")})`,
     );
   }
-  // Keep the L-BFGS pairs unless they leave too little for tiles worth having.
-  const useful = windowBytes(net, netLayers, { height: side(2 * halo), width: side(2 * halo) });
-  let history = optimizer === "lbfgs" ? settings.history : 1;
-  while (history > 1 && bytes - fixed(optimizer, history) < useful) history--;
-  const held = fixed(optimizer, history);
-  const tiles = chooseTiles(net, netLayers, size, { bytes: bytes - held, padding, halo });
+  const held = fixed(holding);
+  const factor = holding.recompute ? RECOMPUTE_FACTOR : 1;
+  const chosen = chooseTiles(net, netLayers, size, {
+    bytes: (bytes - held) / factor,
+    padding,
+    halo,
+  });
+  const tiles = chosen &&
+    { ...chosen, ...(holding.recompute ? { recomputeReferences: true } : {}) };
+  const optimizer = holding.optimizer;
+  const history = holding.history;
   const notes: string[] = [];
   if (optimizer !== settings.optimizer) {
     notes.push("Adam instead of L-BFGS (not even one L-BFGS pair fits)");
@@ -114,6 +138,7 @@ export function memoryPlan(
     notes.push(`L-BFGS history ${history} instead of ${settings.history}`);
   }
   if (tiles) notes.push(`tiles of ${tiles.interior} px with a ${tiles.halo} px halo`);
+  if (tiles?.recomputeReferences) notes.push("the content's features computed in each tile");
   return {
     tiles,
     history: optimizer === "lbfgs" ? history : settings.history,

@@ -44,8 +44,12 @@ export interface StatisticsPart {
   readonly use: PluginUse;
   /** Its guidance mask at each layer over the whole image (`[1, 1, h, w]` arrays), if any. */
   readonly mask?: ReadonlyMap<string, Array32>;
-  /** The content image's features over the whole image, by layer (content plugins). */
-  readonly reference?: ReadonlyMap<string, Array32>;
+  /**
+   * The content image's features over the whole image, by layer (content
+   * plugins); or the content image itself, whose features each window then
+   * computes again (when keeping them does not fit the memory budget).
+   */
+  readonly reference?: ReadonlyMap<string, Array32> | { readonly pixels: Float32Array };
 }
 
 /** Progress of a windowed pass. */
@@ -56,6 +60,19 @@ export interface WindowProgress {
   readonly done: number;
   /** Windows in the plan. */
   readonly windows: number;
+  /** The part of the image this window counts (its interior), in image pixels. */
+  readonly region: { x: number; y: number; width: number; height: number };
+}
+
+/** A window's interior in image pixels (clipped to the image). */
+function regionOf(plan: TilePlan, w: Window): WindowProgress["region"] {
+  const clip = (from: number, to: number, n: number) => [
+    Math.max(0, Math.min(n, from - plan.padding)),
+    Math.max(0, Math.min(n, to - plan.padding)),
+  ];
+  const [x0, x1] = clip(w.columns.from, w.columns.to, plan.size.width);
+  const [y0, y1] = clip(w.rows.from, w.rows.to, plan.size.height);
+  return { x: x0, y: y0, width: x1 - x0, height: y1 - y0 };
 }
 
 /** Options of a windowed evaluation. */
@@ -96,6 +113,8 @@ interface WindowGraph {
   masks: Map<string, [number, string]>;
   /** Reference features read: input name → layer. */
   references: Map<string, string>;
+  /** Whether the window's content pixels are an input (features computed in the window). */
+  referencePixels: boolean;
   forward: OnnxGraph;
   backward: OnnxGraph;
   forwardSession?: Session;
@@ -191,6 +210,7 @@ export class WindowedStatistics {
     const references = new Map<string, string>();
     const refInputs = new Map<string, Tensor>();
     const stats = new Map<string, Tensor>();
+    let contentFeatures: Record<string, Tensor> | undefined;
     for (const [p, part] of this.#parts.entries()) {
       const use = part.use;
       const out = await inPluginAsync(use, "statistics", () =>
@@ -212,6 +232,17 @@ export class WindowedStatistics {
               throw new OptionError(
                 "reference() is for plugins whose reference is the content image",
               );
+            }
+            if ("pixels" in part.reference) {
+              // The content window through the network, in this window's graph.
+              contentFeatures ??= this.#network.features(
+                input("reference_window", pixels.shape),
+                netLayers,
+                { pooling: this.#pooling, inputPadding: 0 },
+              );
+              const f = contentFeatures[layer];
+              if (!f) throw new OptionError(`reference of undeclared layer "${layer}"`);
+              return f;
             }
             const name = `r_${safe(layer)}`;
             let t = refInputs.get(name);
@@ -236,6 +267,7 @@ export class WindowedStatistics {
       stats: new Map([...stats].map(([n, t]) => [n, t.shape])),
       masks,
       references,
+      referencePixels: contentFeatures !== undefined,
       forward,
       backward,
     };
@@ -275,8 +307,19 @@ export class WindowedStatistics {
       feeds[name] = m;
     }
     for (const [name, layer] of graph.references) {
-      const part = this.#parts.find((p) => p.reference)!;
-      feeds[name] = crop(part.reference!.get(layer)!, w.layers.get(layer)!);
+      const stored = this.#parts.find((p) => p.reference && !("pixels" in p.reference))!;
+      feeds[name] = crop(
+        (stored.reference as Map<string, Array32>).get(layer)!,
+        w.layers.get(layer)!,
+      );
+    }
+    if (graph.referencePixels) {
+      const part = this.#parts.find((p) => p.reference && "pixels" in p.reference)!;
+      const content = (part.reference as { pixels: Float32Array }).pixels;
+      feeds.reference_window = readWindow(content, this.#plan.size, {
+        ...w,
+        padding: this.#plan.padding,
+      });
     }
     return feeds;
   }
@@ -299,7 +342,12 @@ export class WindowedStatistics {
         if (!acc) sums.set(name, acc = new Float64Array(v.length));
         for (let i = 0; i < v.length; i++) acc[i] += v[i];
       }
-      options.onWindow?.({ pass: 1, done: k + 1, windows: windows.length });
+      options.onWindow?.({
+        pass: 1,
+        done: k + 1,
+        windows: windows.length,
+        region: regionOf(this.#plan, w),
+      });
     }
     const shapes = await this.shapes();
     return new Map(
@@ -326,7 +374,12 @@ export class WindowedStatistics {
       }
       const { gradient } = await graph.backwardSession.run(feeds);
       addWindowGradient(out, this.#plan.size, { ...w, padding: this.#plan.padding }, gradient);
-      options.onWindow?.({ pass: 2, done: k + 1, windows: windows.length });
+      options.onWindow?.({
+        pass: 2,
+        done: k + 1,
+        windows: windows.length,
+        region: regionOf(this.#plan, w),
+      });
     }
     return out;
   }

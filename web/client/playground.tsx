@@ -89,17 +89,29 @@ async function restoreShare(state: PlaygroundState, props: PlaygroundProps): Pro
 function Preview({ state }: { state: PlaygroundState }): JSX.Element {
   const canvas = useRef<HTMLCanvasElement>(null);
   const image = state.image.value;
+  const { tile, size } = state.status.value;
   useEffect(() => {
     const c = canvas.current;
     if (!c || !image) return;
     c.width = image.width;
     c.height = image.height;
-    c.getContext("2d")!.putImageData(
+    const g = c.getContext("2d")!;
+    g.putImageData(
       new ImageData(image.rgba as Uint8ClampedArray<ArrayBuffer>, image.width, image.height),
       0,
       0,
     );
-  }, [image]);
+    // A long evaluation in tiles: the tiles done so far in this pass, shaded.
+    if (!tile || !size) return;
+    const scale = image.width / size.width;
+    g.fillStyle = tile.pass === 1 ? "rgba(80, 140, 255, 0.25)" : "rgba(80, 220, 120, 0.25)";
+    g.strokeStyle = "rgba(255, 255, 255, 0.8)";
+    g.lineWidth = Math.max(1, image.width / 256);
+    for (const r of tile.regions) {
+      g.fillRect(r.x * scale, r.y * scale, r.width * scale, r.height * scale);
+      g.strokeRect(r.x * scale, r.y * scale, r.width * scale, r.height * scale);
+    }
+  }, [image, tile, size]);
   return (
     <canvas
       ref={canvas}

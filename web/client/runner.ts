@@ -157,18 +157,25 @@ export class Runner {
           message: undefined,
           scale: m.scale,
           scales: m.scales,
+          size: { width: m.width, height: m.height },
           iteration: undefined,
+          tile: undefined,
         };
         break;
-      case "tile":
+      case "tile": {
+        const earlier = m.done > 1 && status.tile?.pass === m.pass ? status.tile.regions : [];
         s.status.value = {
           ...status,
           phase: "running",
-          tile: m.done === m.windows && m.pass === 2
-            ? undefined
-            : { pass: m.pass, done: m.done, windows: m.windows },
+          tile: m.done === m.windows && m.pass === 2 ? undefined : {
+            pass: m.pass,
+            done: m.done,
+            windows: m.windows,
+            regions: [...earlier, m.region],
+          },
         };
         break;
+      }
       case "iteration": {
         this.#recent.push(m.msPerIteration);
         if (this.#recent.length > 10) this.#recent.shift();

@@ -68,14 +68,24 @@ export interface RunStatus {
   scale?: number;
   /** Number of scales. */
   scales?: number;
+  /** The current scale's image size. */
+  size?: { width: number; height: number };
   /** Current iteration. */
   iteration?: number;
   /** Iterations per scale. */
   iterations?: number;
   /** Milliseconds per iteration (recent mean). */
   msPerIteration?: number;
-  /** Within an evaluation in tiles: the pass (1 statistics, 2 gradient) and windows done. */
-  tile?: { pass: 1 | 2; done: number; windows: number };
+  /**
+   * Within an evaluation in tiles: the pass (1 statistics, 2 gradient), the
+   * windows done, and the parts of the image they count (drawn over the preview).
+   */
+  tile?: {
+    pass: 1 | 2;
+    done: number;
+    windows: number;
+    regions: { x: number; y: number; width: number; height: number }[];
+  };
   /** Weighted total cost. */
   total?: number;
   /** Each cost term (unweighted), by label. */
