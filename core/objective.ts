@@ -3,10 +3,8 @@
  * graph whose outputs are each plugin's cost, the weighted total, and the
  * gradient of the total with respect to the pixels.
  *
- * Targets come first: every reference image (the content image, each style
- * image) goes once through a forward-only graph of the network and the
- * plugins' `targets`; the arrays that come back become constants of the
- * per-iteration graph.
+ * Targets come first (`reference_targets.ts`). An image too large for one
+ * evaluation goes in windows (`tiling/tiled_objective.ts`).
  *
  * @module
  */
@@ -14,47 +12,40 @@
 import {
   addN,
   constant,
-  formatShape,
   grad,
   input,
   mul,
   type OnnxGraph,
-  reshape,
-  Tensor,
+  type Tensor,
   toOnnx,
 } from "./graph/mod.ts";
-import { planTiles, type TilePlan } from "./tiling/plan.ts";
-import {
-  type Array32,
-  checkedStatistics,
-  constantOf,
-  type StatisticsPart,
-  windowedFeatures,
-  type WindowedOptions,
-  WindowedStatistics,
-} from "./tiling/windowed.ts";
+import type { TilePlan } from "./tiling/plan.ts";
+import type { WindowedOptions } from "./tiling/windowed.ts";
+import { tiledObjective } from "./tiling/tiled_objective.ts";
 import { createSession, type Session, type SessionOptions } from "./runtime/mod.ts";
 import type { FeatureNetwork } from "./network/mod.ts";
-import { fitLongSide, resizeImage, type RgbImage } from "./image.ts";
-import {
-  type CostContext,
-  IMAGE_LAYER,
-  inPluginAsync,
-  type NetworkInfo,
-  pluginLayers,
-  type PluginUse,
-} from "./plugin.ts";
+import type { RgbImage } from "./image.ts";
+import { inPluginAsync, type NetworkInfo, pluginLayers, type PluginUse } from "./plugin.ts";
 import { OptionError } from "./options.ts";
 import {
   checkMaskCount,
   checkSourceCovers,
   type Guidance,
-  layerMasks,
   type Mask,
   regionWeights,
   resizeMask,
   styleRegions,
 } from "./guidance.ts";
+import {
+  blendTargets,
+  computeTargets,
+  featureReader,
+  maskReaders,
+  planFor,
+  safeName,
+  type TargetSet,
+} from "./reference_targets.ts";
+import { checkedStatistics, costExpression, noFeatures, noMaskInCost } from "./plugin_calls.ts";
 
 /** A style image and its blend weight. */
 export interface StyleReference {
@@ -131,35 +122,9 @@ export interface Objective {
   release(): Promise<void>;
 }
 
-const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
 function networkInfo(network: FeatureNetwork): NetworkInfo {
   const d = network.description;
   return { name: d.name, layers: network.layerNames, defaults: d.defaults };
-}
-
-/** Features of `image` for every layer `uses` read (`image` itself for the raw-pixel layer). */
-function featureReader(
-  network: FeatureNetwork,
-  image: Tensor,
-  layers: readonly string[],
-  pooling: "max" | "avg" | undefined,
-): (layer: string) => Tensor {
-  const netLayers = [...new Set(layers.filter((l) => l !== IMAGE_LAYER))];
-  const features = network.features(image, netLayers, {
-    pooling,
-    inputPadding: network.description.inputPadding,
-  });
-  return (layer) => {
-    if (layer === IMAGE_LAYER) return image;
-    const f = features[layer];
-    if (!f) {
-      throw new OptionError(
-        `layer "${layer}" was read but not declared by the plugin's layers(); declare every layer it reads`,
-      );
-    }
-    return f;
-  };
 }
 
 function labels(uses: readonly PluginUse[]): string[] {
@@ -169,402 +134,6 @@ function labels(uses: readonly PluginUse[]): string[] {
     seen.set(u.plugin.name, n);
     return n === 1 ? u.plugin.name : `${u.plugin.name}_${n}`;
   });
-}
-
-interface ReferenceJob {
-  image: RgbImage;
-  mask?: Mask;
-  uses: { index: number; use: PluginUse }[];
-}
-
-/** Targets of one plugin from one reference image: `source` is the style image's index. */
-interface TargetSet {
-  arrays: Record<string, Array32>;
-  weight: number;
-  source: number;
-  /** The content image's features by layer, for a statistics plugin's `reference()`. */
-  references?: Map<string, Array32>;
-  /** Or the content image, when its features are computed in each window. */
-  referencePixels?: Float32Array;
-}
-
-/** A mask reader per mask, over the layers every plugin reads. */
-type MaskReaders = (mask: Mask | undefined) => ((layer: string) => Tensor) | undefined;
-
-function maskReaders(
-  spec: ObjectiveSpec,
-  layers: readonly string[],
-  shapeOf: (layer: string) => readonly number[],
-): MaskReaders {
-  const readers = new Map<Mask, (layer: string) => Tensor>();
-  return (mask) => {
-    if (!mask) return undefined;
-    let reader = readers.get(mask);
-    if (!reader) {
-      reader = layerMasks(spec.network, mask, {
-        method: spec.guidance?.method ?? "receptive",
-        inputPadding: spec.network.description.inputPadding,
-        layers,
-        shapeOf,
-      });
-      readers.set(mask, reader);
-    }
-    return reader;
-  };
-}
-
-const noFeatures = (layer: string): never => {
-  throw new OptionError(
-    `a plugin with statistics reads features only in statistics() (asked for "${layer}")`,
-  );
-};
-
-const safeName = (s: string) => s.replace(/[^A-Za-z0-9_]/g, "_");
-
-/** The mirror padding the network applies to an image of this size. */
-function paddingFor(network: FeatureNetwork, size: { width: number; height: number }): number {
-  return Math.min(network.description.inputPadding ?? 0, Math.min(size.width, size.height) - 1);
-}
-
-/** A plan over an image, when tiles are asked for and it takes more than one window. */
-function planFor(
-  spec: ObjectiveSpec,
-  layers: readonly string[],
-  size: { width: number; height: number },
-): TilePlan | undefined {
-  if (!spec.tiles) return undefined;
-  const plan = planTiles(spec.network.description, layers, size, {
-    ...spec.tiles,
-    padding: paddingFor(spec.network, size),
-  });
-  return plan.windows.length > 1 ? plan : undefined;
-}
-
-/** Runs a graph once on one feed, then frees its session. */
-async function runOnce(
-  open: (graph: OnnxGraph) => Promise<Session>,
-  graph: OnnxGraph,
-  feeds: Record<string, Float32Array>,
-): Promise<Record<string, Float32Array>> {
-  const session = await open(graph);
-  try {
-    return await session.run(feeds);
-  } finally {
-    await session.release();
-  }
-}
-
-/** A mask carried to every layer, as arrays over the whole image. */
-async function layerMaskArrays(
-  spec: ObjectiveSpec,
-  mask: Mask,
-  layers: readonly string[],
-  shapeOf: (layer: string) => readonly number[],
-  open: (graph: OnnxGraph) => Promise<Session>,
-): Promise<Map<string, Array32>> {
-  const reader = maskReaders(spec, layers, shapeOf)(mask)!;
-  const wanted = [...new Set(layers)];
-  const outputs = Object.fromEntries(wanted.map((l) => [`m_${safeName(l)}`, reader(l)]));
-  const values = await runOnce(open, toOnnx(outputs, { name: "layer_masks" }), {});
-  return new Map(
-    wanted.map((
-      l,
-    ) => [l, { data: values[`m_${safeName(l)}`], shape: outputs[`m_${safeName(l)}`].shape }]),
-  );
-}
-
-/** The layers a statistics plugin reads through `reference()` (found by building it once). */
-async function referenceLayers(
-  use: PluginUse,
-  read: (layer: string) => Tensor,
-  info: NetworkInfo,
-): Promise<string[]> {
-  const layers = new Set<string>();
-  await inPluginAsync(use, "statistics", () =>
-    use.plugin.spec.statistics!({
-      features: read,
-      mask: () => undefined,
-      reference: (l) => (layers.add(l), read(l)),
-      network: info,
-    }, use.options));
-  return [...layers];
-}
-
-/** Targets of a statistics plugin from the reference's statistics (its own `targets`, or them). */
-async function targetsFromStatistics(
-  use: PluginUse,
-  statistics: Record<string, Tensor>,
-  info: NetworkInfo,
-  mask: (layer: string) => Tensor | undefined,
-): Promise<Record<string, Tensor>> {
-  const spec = use.plugin.spec;
-  if (!spec.targets) return statistics;
-  return await inPluginAsync(
-    use,
-    "targets",
-    () => spec.targets!({ features: noFeatures, mask, statistics, network: info }, use.options),
-  );
-}
-
-/** Runs the targets of every plugin on every reference image; returns arrays per plugin per image. */
-async function computeTargets(
-  spec: ObjectiveSpec,
-  info: NetworkInfo,
-  layersOf: readonly (readonly string[])[],
-  open: (graph: OnnxGraph) => Promise<Session>,
-  contentMask: Mask | undefined,
-): Promise<Map<number, TargetSet[]>> {
-  const out = new Map<number, TargetSet[]>();
-  // Group by the exact reference pixels fed (an image at one size), so one
-  // forward pass serves every plugin that reads it.
-  const jobs = new Map<string, ReferenceJob & { weight: number; key: string; n: number }>();
-  const sources: { image: RgbImage; weight: number; kind: "content" | "style"; n: number }[] = [
-    ...(spec.content ? [{ image: spec.content, weight: 1, kind: "content" as const, n: 0 }] : []),
-    ...(spec.styles ?? []).map((s, n) => ({
-      image: s.image,
-      weight: s.weight,
-      kind: "style" as const,
-      n,
-    })),
-  ];
-  const total = (spec.styles ?? []).reduce((a, s) => a + s.weight, 0);
-  spec.plugins.forEach((use, index) => {
-    const kind = use.plugin.spec.reference;
-    if (!kind) return;
-    for (const src of sources.filter((s) => s.kind === kind)) {
-      const size = kind === "content" ? spec.size : fitLongSide(
-        src.image,
-        Math.round(
-          Math.max(spec.size.width, spec.size.height) *
-            (use.plugin.spec.referenceScale?.(use.options) ?? 1),
-        ),
-      );
-      const key = `${kind}${src.n}@${size.width}x${size.height}`;
-      let job = jobs.get(key);
-      if (!job) {
-        const source = kind === "style" ? spec.guidance?.styleSources?.[src.n] : undefined;
-        jobs.set(
-          key,
-          job = {
-            key,
-            n: src.n,
-            image: resizeImage(src.image, size),
-            mask: kind === "content" ? contentMask : source && resizeMask(source, size),
-            uses: [],
-            weight: kind === "style" ? src.weight / total : 1,
-          },
-        );
-      }
-      job.uses.push({ index, use });
-    }
-  });
-
-  for (const job of jobs.values()) {
-    const { width, height } = job.image;
-    const image = input("reference", [1, 3, height, width]);
-    const layers = job.uses.flatMap(({ index }) => layersOf[index]);
-    const read = featureReader(spec.network, image, layers, spec.pooling);
-    const mask = maskReaders(spec, layers, (l) => read(l).shape)(job.mask);
-    const isContent = job.key.startsWith("content");
-    const statsUses = job.uses.filter(({ use }) => use.plugin.spec.statistics);
-    const refLayers: string[] = [];
-    for (const { use } of isContent ? statsUses : []) {
-      for (const l of await referenceLayers(use, read, info)) {
-        if (!refLayers.includes(l)) refLayers.push(l);
-      }
-    }
-    const plan = statsUses.length === job.uses.length
-      ? planFor(spec, layers, job.image)
-      : undefined;
-    if (plan) {
-      await tiledTargets(spec, { job, plan, layers, refLayers, info, open, out });
-      continue;
-    }
-    const outputs: Record<string, Tensor> = {};
-    for (const l of refLayers) outputs[`r_${safeName(l)}`] = read(l);
-    for (const { index, use } of job.uses) {
-      let targets: unknown;
-      if (use.plugin.spec.statistics) {
-        if (isContent && !use.plugin.spec.targets) continue;
-        const statistics = checkedStatistics(
-          use,
-          await inPluginAsync(use, "statistics", () =>
-            use.plugin.spec.statistics!({
-              features: read,
-              mask: (l) => mask?.(l),
-              reference: isContent ? read : () => {
-                throw new OptionError(
-                  "reference() is for plugins whose reference is the content image",
-                );
-              },
-              network: info,
-            }, use.options)),
-        );
-        targets = await targetsFromStatistics(use, statistics, info, (l) => mask?.(l));
-      } else {
-        targets = await inPluginAsync(
-          use,
-          "targets",
-          () =>
-            use.plugin.spec.targets!(
-              { features: read, mask: (l) => mask?.(l), statistics: {}, network: info },
-              use.options,
-            ),
-        );
-      }
-      for (const [key, t] of Object.entries(checkedTargets(use, targets))) {
-        outputs[`t${index}_${key}`] = t;
-      }
-    }
-    // Targets may be empty (a plugin that reads its reference's mask only).
-    const values = Object.keys(outputs).length
-      ? await runOnce(open, toOnnx(outputs, { name: `targets_${job.key}` }), {
-        reference: job.image.data,
-      })
-      : {};
-    const references = new Map(
-      refLayers.map((l) => [l, { data: values[`r_${safeName(l)}`], shape: read(l).shape }]),
-    );
-    for (const { index } of job.uses) {
-      const prefix = `t${index}_`;
-      const arrays: Record<string, Array32> = {};
-      for (const [name, t] of Object.entries(outputs)) {
-        if (name.startsWith(prefix)) {
-          arrays[name.slice(prefix.length)] = { data: values[name], shape: [...t.shape] };
-        }
-      }
-      const list = out.get(index) ?? [];
-      list.push({ arrays, weight: job.weight, source: job.n, references });
-      out.set(index, list);
-    }
-  }
-  return out;
-}
-
-/** Checks what `targets` returned: an object of tensors with identifier names. */
-function checkedTargets(use: PluginUse, targets: unknown): Record<string, Tensor> {
-  if (typeof targets !== "object" || targets === null) {
-    throw new OptionError(`plugin ${use.plugin.name}: targets must return an object of tensors`);
-  }
-  for (const [key, t] of Object.entries(targets)) {
-    if (!(t instanceof Tensor)) {
-      throw new OptionError(
-        `plugin ${use.plugin.name}: target "${key}" must be a tensor expression, got ${typeof t}`,
-      );
-    }
-    if (!IDENT.test(key)) {
-      throw new OptionError(
-        `plugin ${use.plugin.name}: target name "${key}" must be an identifier`,
-      );
-    }
-  }
-  return targets as Record<string, Tensor>;
-}
-
-/** Targets of a reference image too large for one window: its statistics window by window. */
-async function tiledTargets(
-  spec: ObjectiveSpec,
-  ctx: {
-    job: ReferenceJob & { weight: number; key: string; n: number };
-    plan: TilePlan;
-    layers: readonly string[];
-    refLayers: readonly string[];
-    info: NetworkInfo;
-    open: (graph: OnnxGraph) => Promise<Session>;
-    out: Map<number, TargetSet[]>;
-  },
-): Promise<void> {
-  const { job, plan, info, open, out } = ctx;
-  const recompute = spec.tiles?.recomputeReferences === true && ctx.refLayers.length > 0;
-  const referencePixels = recompute ? job.image.data : undefined;
-  const references = ctx.refLayers.length && !recompute
-    ? await windowedFeatures(spec.network, plan, {
-      pixels: job.image.data,
-      layers: ctx.refLayers,
-      pooling: spec.pooling,
-      open,
-    })
-    : new Map<string, Array32>();
-  const isContent = job.key.startsWith("content");
-  const uses = job.uses.filter(({ use }) => !isContent || use.plugin.spec.targets);
-  const shapeOf = (l: string) => {
-    const g = plan.grids.get(l);
-    return g ? [1, 1, g.rows.size, g.columns.size] : [1, 1, job.image.height, job.image.width];
-  };
-  const mask = job.mask &&
-    await layerMaskArrays(spec, job.mask, ctx.layers, shapeOf, open);
-  const windowed = new WindowedStatistics(spec.network, plan, {
-    parts: uses.map(({ use }) => ({
-      use,
-      mask,
-      reference: !isContent
-        ? undefined
-        : referencePixels
-        ? { pixels: referencePixels }
-        : references,
-    })),
-    layers: ctx.layers,
-    pooling: spec.pooling,
-    info,
-    open,
-  });
-  const sums = uses.length ? await windowed.statistics(job.image.data) : new Map();
-  await windowed.release();
-  for (const [p, { index, use }] of uses.entries()) {
-    const statistics: Record<string, Tensor> = {};
-    for (const [name, a] of sums) {
-      if (name.startsWith(`s${p}_`)) statistics[name.slice(`s${p}_`.length)] = constantOf(a);
-    }
-    const maskOf = (l: string) => {
-      const m = mask?.get(l);
-      return m && constantOf(m);
-    };
-    const targets = checkedTargets(
-      use,
-      await targetsFromStatistics(use, statistics, info, maskOf),
-    );
-    const names = Object.keys(targets);
-    const values = names.length
-      ? await runOnce(
-        open,
-        toOnnx(Object.fromEntries(names.map((k) => [`t_${k}`, targets[k]])), {
-          name: `targets_${job.key}_${index}`,
-        }),
-        {},
-      )
-      : {};
-    const arrays = Object.fromEntries(
-      names.map((k) => [k, { data: values[`t_${k}`], shape: [...targets[k].shape] }]),
-    );
-    const list = out.get(index) ?? [];
-    list.push({ arrays, weight: job.weight, source: job.n, references, referencePixels });
-    out.set(index, list);
-  }
-  for (const { index } of job.uses.filter((u) => !uses.includes(u))) {
-    const list = out.get(index) ?? [];
-    list.push({ arrays: {}, weight: job.weight, source: job.n, references, referencePixels });
-    out.set(index, list);
-  }
-}
-
-/** The weighted mean of several target sets with the same keys and shapes. */
-function blendTargets(sets: TargetSet[]): Record<string, Array32> {
-  if (sets.length === 1) return sets[0].arrays;
-  const blended: Record<string, Array32> = {};
-  for (const [key, first] of Object.entries(sets[0].arrays)) {
-    const data = new Float32Array(first.data.length);
-    for (const set of sets) {
-      const a = set.arrays[key];
-      if (!a || a.data.length !== data.length) {
-        throw new OptionError(
-          `target "${key}" differs in shape between style images; use blend "costs" for such a plugin`,
-        );
-      }
-      for (let i = 0; i < data.length; i++) data[i] += set.weight * a.data[i];
-    }
-    blended[key] = { data, shape: first.shape };
-  }
-  return blended;
 }
 
 function checkSpec(spec: ObjectiveSpec): void {
@@ -802,136 +371,5 @@ export async function compileObjective(
       return { terms, total: out.total[0], gradient: out.gradient };
     },
     release: () => session.release(),
-  };
-}
-
-const noMaskInCost = (): never => {
-  throw new OptionError("a plugin with statistics reads masks only in statistics()");
-};
-
-/** Runs a plugin's cost and checks that it is a scalar expression. */
-async function costExpression(use: PluginUse, ctx: CostContext): Promise<Tensor> {
-  const c = await inPluginAsync(use, "cost", () => use.plugin.spec.cost(ctx, use.options));
-  if (!(c instanceof Tensor)) {
-    throw new OptionError(
-      `plugin ${use.plugin.name}: cost must be a tensor expression, got ${typeof c}`,
-    );
-  }
-  if (c.size !== 1) {
-    throw new OptionError(
-      `plugin ${use.plugin.name}: cost must be a scalar, got shape ${formatShape(c.shape)}`,
-    );
-  }
-  return reshape(c, []);
-}
-
-/**
- * The objective evaluated in windows: statistics summed over windows, the
- * cost graph on their totals, and each window's backward with the
- * statistics' gradients.
- */
-async function tiledObjective(
-  spec: ObjectiveSpec,
-  ctx: {
-    plan: TilePlan;
-    parts: readonly { index: number; set: TargetSet; mask?: Mask; factor?: number }[][];
-    names: readonly string[];
-    layers: readonly string[];
-    info: NetworkInfo;
-    open: (graph: OnnxGraph) => Promise<Session>;
-    consts: (index: number, set: TargetSet) => Record<string, Tensor>;
-    shapeOf: (layer: string) => readonly number[];
-    expressions: () => Objective["expressions"];
-  },
-): Promise<Objective> {
-  const { plan, open, info } = ctx;
-  const flat = ctx.parts.flat();
-  const maskArrays = new Map<Mask, Map<string, Array32>>();
-  for (const part of flat) {
-    if (part.mask && !maskArrays.has(part.mask)) {
-      maskArrays.set(
-        part.mask,
-        await layerMaskArrays(spec, part.mask, ctx.layers, ctx.shapeOf, open),
-      );
-    }
-  }
-  const statisticsParts: StatisticsPart[] = flat.map((part) => ({
-    use: spec.plugins[part.index],
-    mask: part.mask && maskArrays.get(part.mask),
-    reference: part.set.referencePixels
-      ? { pixels: part.set.referencePixels }
-      : part.set.references?.size
-      ? part.set.references
-      : undefined,
-  }));
-  const windowed = new WindowedStatistics(spec.network, plan, {
-    parts: statisticsParts,
-    layers: ctx.layers,
-    pooling: spec.pooling,
-    info,
-    open,
-  });
-  // The cost graph: the statistics' totals in, costs and their gradients out.
-  const shapes = await windowed.shapes();
-  const statInputs = new Map([...shapes].map(([n, s]) => [n, input(n, s)]));
-  const costs: Tensor[] = [];
-  const weighted: Tensor[] = [];
-  let p = 0;
-  for (const [i, parts] of ctx.parts.entries()) {
-    const use = spec.plugins[i];
-    const built: Tensor[] = [];
-    for (const part of parts) {
-      const prefix = `s${p++}_`;
-      const statistics = Object.fromEntries(
-        [...statInputs].filter(([n]) => n.startsWith(prefix)).map((
-          [n, t],
-        ) => [n.slice(prefix.length), t]),
-      );
-      const c = await costExpression(use, {
-        features: noFeatures,
-        mask: noMaskInCost,
-        targets: ctx.consts(i, part.set),
-        statistics,
-        shape: ctx.shapeOf,
-        network: info,
-      });
-      built.push(part.factor === undefined ? c : mul(c, part.factor));
-    }
-    const cost = addN(built);
-    costs.push(cost);
-    weighted.push(use.weight === 1 ? cost : mul(cost, use.weight));
-  }
-  const total = addN(weighted);
-  const inputs = [...statInputs.values()];
-  const dStats = grad(total, inputs);
-  const graph = toOnnx({
-    ...Object.fromEntries(costs.map((c, i) => [`cost_${i}`, c])),
-    total,
-    ...Object.fromEntries([...statInputs.keys()].map((n, k) => [`d${n}`, dStats[k]])),
-  }, { name: "objective_of_statistics" });
-  const session = await open(graph);
-  let expressions: Objective["expressions"] | undefined;
-  return {
-    terms: ctx.names,
-    size: { ...spec.size },
-    session,
-    graph,
-    plan,
-    get expressions() {
-      return expressions ??= ctx.expressions();
-    },
-    async evaluate(pixels, options = {}) {
-      const sums = await windowed.statistics(pixels, options);
-      const out = await session.run(Object.fromEntries([...sums].map(([n, a]) => [n, a.data])));
-      const terms: Record<string, number> = {};
-      ctx.names.forEach((n, i) => terms[n] = out[`cost_${i}`][0]);
-      const d = new Map([...statInputs.keys()].map((n) => [n, out[`d${n}`]]));
-      const gradient = await windowed.gradient(pixels, d, options);
-      return { terms, total: out.total[0], gradient };
-    },
-    async release() {
-      await windowed.release();
-      await session.release();
-    },
   };
 }

@@ -18,7 +18,7 @@ import {
   mul,
   reduceSum,
   slice,
-  Tensor,
+  type Tensor,
   toOnnx,
   UnsupportedError,
 } from "../graph/mod.ts";
@@ -27,6 +27,7 @@ import type { Session } from "../runtime/session.ts";
 import type { FeatureNetwork } from "../network/feature_network.ts";
 import { IMAGE_LAYER, inPluginAsync, type NetworkInfo, type PluginUse } from "../plugin.ts";
 import { OptionError } from "../options.ts";
+import { checkedStatistics } from "../plugin_calls.ts";
 import type { TilePlan, Window } from "./plan.ts";
 import { addWindowGradient, readWindow } from "./window_pixels.ts";
 
@@ -392,26 +393,6 @@ export class WindowedStatistics {
       g.forwardSession = g.backwardSession = undefined;
     }
   }
-}
-
-/** Checks what `statistics` returned: an object of tensors with identifier names. */
-export function checkedStatistics(use: PluginUse, out: unknown): Record<string, Tensor> {
-  if (typeof out !== "object" || out === null) {
-    throw new OptionError(`plugin ${use.plugin.name}: statistics must return an object of tensors`);
-  }
-  for (const [k, t] of Object.entries(out)) {
-    if (!(t instanceof Tensor)) {
-      throw new OptionError(
-        `plugin ${use.plugin.name}: statistic "${k}" must be a tensor expression, got ${typeof t}`,
-      );
-    }
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(k)) {
-      throw new OptionError(
-        `plugin ${use.plugin.name}: statistic name "${k}" must be an identifier`,
-      );
-    }
-  }
-  return out as Record<string, Tensor>;
 }
 
 /** The features at `layers` of an image over the whole image, gathered window by window. */
