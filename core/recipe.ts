@@ -164,7 +164,7 @@ export const SETTINGS_SCHEMA: { readonly [K in keyof Settings]: OptionSpec<Setti
     min: 0,
     max: 100000,
     description:
-      "iterations per scale, coarsest first, the last repeating (default: --iterations at each)",
+      "iterations per scale, coarsest first, the last repeating (default: the same at each scale)",
     label: "Iterations at each scale",
     group: "optimisation",
     advanced: true,
