@@ -22,9 +22,16 @@ import {
   formatBytes,
   parseBytes,
   receptiveHalo,
+  weightBytes,
   windowBytes,
 } from "../core/tiling/budget.ts";
-import { memoryPlan, RUNTIME_BYTES } from "../core/tiling/memory_plan.ts";
+import {
+  featureBytes,
+  memoryPlan,
+  RUNTIME_BYTES,
+  SESSION_WEIGHT_FACTOR,
+  TILED_SESSIONS,
+} from "../core/tiling/memory_plan.ts";
 import { OptionError } from "../core/options.ts";
 import { uniform } from "../core/random.ts";
 import { assert, assertEquals, assertThrows } from "./support/assert.ts";
@@ -86,6 +93,8 @@ Deno.test("tiles: none when the image fits, else the largest interior whose wind
 });
 
 const settings = { optimizer: "lbfgs", history: 10, average: 0, maxMemory: "x" };
+const sessionsOf = (layers: string[]) =>
+  TILED_SESSIONS * SESSION_WEIGHT_FACTOR * weightBytes(vggDescription("vgg19"), layers);
 const vgg = vggDescription("vgg19");
 const vggLayers = ["relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1", "relu4_2"];
 
@@ -98,7 +107,7 @@ Deno.test("a tight budget cuts L-BFGS pairs, then falls back to Adam; too tight 
   const tight = memoryPlan(vgg, vggLayers, {
     size,
     settings,
-    bytes: RUNTIME_BYTES + 14 * vector + 2e9,
+    bytes: RUNTIME_BYTES + sessionsOf(vggLayers) + 14 * vector + 2e9,
     referenceLayers: [],
   });
   assert(tight.history < 10 && tight.history >= 1, `history ${tight.history}`);
@@ -107,7 +116,7 @@ Deno.test("a tight budget cuts L-BFGS pairs, then falls back to Adam; too tight 
   const adam = memoryPlan(vgg, vggLayers, {
     size,
     settings,
-    bytes: RUNTIME_BYTES + 7.5 * vector + 0.3e9,
+    bytes: RUNTIME_BYTES + sessionsOf(vggLayers) + 8.5 * vector + 0.3e9,
     referenceLayers: [],
   });
   assertEquals(adam.optimizer, "adam");
@@ -149,7 +158,8 @@ const runSettings = {
 const budgetFor = (side: number) =>
   `${
     Math.round(
-      RUNTIME_BYTES + 12 * 96 * 72 * 27 +
+      RUNTIME_BYTES + 12 * 96 * 72 * 28 + 1000 +
+        featureBytes(TINY, TINY.defaults.content.map((l) => l.layer), { width: 96, height: 72 }) +
         windowBytes(TINY, ["relu1", "relu2", "conv3"], { height: side, width: side }),
     )
   }`;

@@ -45,6 +45,21 @@ export function layerChannels(
   return channels;
 }
 
+/** Bytes of the convolution weights `layers` need. */
+export function weightBytes(net: NetworkDescription, layers: readonly string[]): number {
+  const netLayers = layers.filter((l) => l !== IMAGE_LAYER);
+  const channels = layerChannels(net, netLayers);
+  const indexOf = new Map(net.layers.map((l, i) => [l.name, i]));
+  let values = 0;
+  for (const layer of layersNeeded(net, netLayers)) {
+    if (layer.type !== "conv") continue;
+    const [input] = layerInputs(net, indexOf.get(layer.name)!);
+    const [kh, kw] = typeof layer.kernel === "number" ? [layer.kernel, layer.kernel] : layer.kernel;
+    values += layer.filters * (channels.get(input)! * kh * kw + 1);
+  }
+  return 4 * values;
+}
+
 /** Bytes of the forward activations of `layers` (and those they need) on a `height`×`width` input. */
 export function activationBytes(
   net: NetworkDescription,

@@ -10,11 +10,29 @@ import { OptionError } from "../options.ts";
 import type { NetworkDescription } from "../network/description.ts";
 import { IMAGE_LAYER } from "../plugin.ts";
 import { layerGrids } from "./geometry.ts";
-import { chooseTiles, formatBytes, layerChannels, receptiveHalo, windowBytes } from "./budget.ts";
+import {
+  chooseTiles,
+  formatBytes,
+  layerChannels,
+  receptiveHalo,
+  weightBytes,
+  windowBytes,
+} from "./budget.ts";
 import { alignmentOf } from "./plan.ts";
 
-/** The runtime, the network's weights and the compiled graphs (measured: 280–380 MB). */
-export const RUNTIME_BYTES = 400e6;
+/** The runtime, the network's weights, the compiled graphs and the decoders (measured: 380–500 MB). */
+export const RUNTIME_BYTES = 500e6;
+
+/**
+ * What one session holds per byte of its network's weights (the model's
+ * bytes, the initializers, the kernels' state): about 21 MB for InceptionV3
+ * to mixed2's 4 MB of weights (measured). A tiled objective holds a
+ * forward and a backward session per window shape, up to 8.
+ */
+export const SESSION_WEIGHT_FACTOR = 5.5;
+
+/** The sessions a tiled objective holds at most (two per window shape). */
+export const TILED_SESSIONS = 8;
 
 /** A window's bytes when it also runs the content image through the network. */
 export const RECOMPUTE_FACTOR = 1.5;
@@ -47,7 +65,7 @@ function vectorsHeld(settings: { optimizer: string; history: number; average: nu
 }
 
 /** Bytes of the features at `layers` over the whole image (a content image's, kept for tiles). */
-function featureBytes(
+export function featureBytes(
   net: NetworkDescription,
   layers: readonly string[],
   size: { width: number; height: number },
@@ -83,6 +101,7 @@ export function memoryPlan(
   const vector = 12 * size.width * size.height;
   const netLayers = [...new Set(layers.filter((l) => l !== IMAGE_LAYER))];
   const stored = featureBytes(net, referenceLayers, size);
+  const sessions = TILED_SESSIONS * SESSION_WEIGHT_FACTOR * weightBytes(net, netLayers);
   const halo = receptiveHalo(net, netLayers);
   const s = alignmentOf(net, netLayers);
   const side = (interior: number) => interior + 2 * halo;
@@ -104,11 +123,15 @@ export function memoryPlan(
   }
   holdings.push({ optimizer: "adam", history: settings.history, recompute: false });
   if (stored) holdings.push({ optimizer: "adam", history: settings.history, recompute: true });
-  const holding = holdings.find((h) => fixed(h) + windowAt(h, 2 * halo) <= bytes) ??
-    holdings.find((h) => fixed(h) + windowAt(h, s) <= bytes);
+  const tiledFits = (h: Holding, interior: number) =>
+    fixed(h) + sessions + windowAt(h, interior) <= bytes;
+  const holding = holdings.find((h) => tiledFits(h, 2 * halo)) ??
+    holdings.find((h) => tiledFits(h, s));
   if (!holding) {
     // Rounded up to what formatBytes shows, so the budget named works.
-    const need = Math.min(...holdings.map((h) => fixed(h) + windowAt(h, s)));
+    const need = Math.min(
+      ...holdings.map((h) => fixed(h) + sessions + windowAt(h, s)),
+    );
     const step = need >= 1e9 ? 1e8 : need >= 1e8 ? 1e7 : 1e6;
     const smallest = Math.ceil(need / step) * step;
     const what = settings.maxMemory === "auto"
@@ -122,8 +145,10 @@ export function memoryPlan(
   }
   const held = fixed(holding);
   const factor = holding.recompute ? RECOMPUTE_FACTOR : 1;
-  const chosen = chooseTiles(net, netLayers, size, {
-    bytes: (bytes - held) / factor,
+  const whole = chooseTiles(net, netLayers, size, { bytes: bytes - held, padding, halo }) ===
+    undefined;
+  const chosen = whole ? undefined : chooseTiles(net, netLayers, size, {
+    bytes: Math.max(0, bytes - held - sessions) / factor,
     padding,
     halo,
   });
