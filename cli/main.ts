@@ -288,8 +288,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       reporter,
       controller.signal,
     );
-    reporter.json({ event: "start", version: VERSION, network: network.name, recipe });
-    reporter.say(`memory budget: ${describeMemory(recipe.maxMemory)}`);
+    const memory = describeMemory(recipe.maxMemory);
+    reporter.json({ event: "start", version: VERSION, network: network.name, recipe, memory });
+    reporter.say(`memory budget: ${memory}`);
     const saving: Promise<void>[] = [];
     const { version: _version, plugins: _plugins, masks: _masks, sources: _sources, ...settings } =
       recipe;

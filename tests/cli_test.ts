@@ -8,6 +8,9 @@
 import sharp from "sharp";
 import { assert, assertEquals } from "./support/assert.ts";
 import { bombPng } from "./support/png.ts";
+import { TINY } from "../core/network/tiny.ts";
+import { windowBytes } from "../core/tiling/budget.ts";
+import { featureBytes, RUNTIME_BYTES } from "../core/tiling/memory_plan.ts";
 
 const root = new URL("..", import.meta.url).pathname;
 const dir = await Deno.makeTempDir({ prefix: "stylegram-cli-" });
@@ -93,6 +96,40 @@ Deno.test("a run writes a valid image of the right size; cost falls; --json line
   assert(done.total < done.startTotal, `cost ${done.startTotal} → ${done.total}`);
   const meta = await sharp(out).metadata();
   assertEquals([meta.format, meta.width, meta.height], ["png", 32, 24]);
+});
+
+Deno.test("--max-memory: a budget that forces tiles; --json reports the budget and each tile", async () => {
+  const out = `${dir}/tiled.png`;
+  // What a 96×72 run holds besides its windows, plus windows of about 48 px.
+  const size = { width: 96, height: 72 };
+  const bytes = RUNTIME_BYTES + 12 * 96 * 72 * 28 + 1000 +
+    featureBytes(TINY, ["relu2"], size) +
+    windowBytes(TINY, ["relu1", "relu2", "conv3"], { height: 48, width: 48 });
+  const r = await cli([
+    content,
+    style,
+    "-o",
+    out,
+    "--json",
+    ...fast,
+    "--size",
+    "96",
+    "--iterations",
+    "2",
+    "--max-memory",
+    String(Math.round(bytes)),
+  ]);
+  assertEquals(r.code, 0, r.stderr);
+  const events = r.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  assert(/^[\d.]+ [KMG]?B$/.test(events[0].memory), events[0].memory);
+  const tiles = events.filter((e) => e.event === "tile");
+  assert(tiles.length > 0 && tiles[0].windows > 1, JSON.stringify(events.slice(0, 5)));
+  const { x, y, width, height } = tiles[0].region;
+  assert([x, y, width, height].every(Number.isInteger) && width > 0 && height > 0);
+  assert(tiles.some((t) => t.pass === 2 && t.done === t.windows));
+  assertEquals(events[events.length - 1].event, "done");
+  const meta = await sharp(out).metadata();
+  assertEquals([meta.width, meta.height], [96, 72]);
 });
 
 Deno.test("recipes round-trip: --save-recipe then --recipe gives the same recipe and image", async () => {
