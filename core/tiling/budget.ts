@@ -15,6 +15,7 @@ import { IMAGE_LAYER } from "../plugin.ts";
 import { OptionError } from "../options.ts";
 import { layerInputs, layersNeeded, type NetworkDescription } from "../network/description.ts";
 import { layerGrids } from "./geometry.ts";
+import { layerChannels } from "../network/random_weights.ts";
 import { alignmentOf, axisWindows } from "./plan.ts";
 
 /**
@@ -24,31 +25,10 @@ import { alignmentOf, axisWindows } from "./plan.ts";
  */
 export const ACTIVATION_FACTOR = 1.6;
 
-/** The channels of every layer `layers` need (and of `input`: 3). */
-export function layerChannels(
-  net: NetworkDescription,
-  layers: readonly string[],
-): Map<string, number> {
-  const channels = new Map<string, number>([["input", 3]]);
-  const indexOf = new Map(net.layers.map((l, i) => [l.name, i]));
-  for (const layer of layersNeeded(net, layers.filter((l) => l !== IMAGE_LAYER))) {
-    const inputs = layerInputs(net, indexOf.get(layer.name)!).map((n) => channels.get(n)!);
-    channels.set(
-      layer.name,
-      layer.type === "conv"
-        ? layer.filters
-        : layer.type === "concat"
-        ? inputs.reduce((a, b) => a + b, 0)
-        : inputs[0],
-    );
-  }
-  return channels;
-}
-
 /** Bytes of the convolution weights `layers` need. */
 export function weightBytes(net: NetworkDescription, layers: readonly string[]): number {
   const netLayers = layers.filter((l) => l !== IMAGE_LAYER);
-  const channels = layerChannels(net, netLayers);
+  const channels = layerChannels(net);
   const indexOf = new Map(net.layers.map((l, i) => [l.name, i]));
   let values = 0;
   for (const layer of layersNeeded(net, netLayers)) {
@@ -68,7 +48,7 @@ export function activationBytes(
 ): number {
   const netLayers = layers.filter((l) => l !== IMAGE_LAYER);
   const grids = layerGrids(net, netLayers, size);
-  const channels = layerChannels(net, netLayers);
+  const channels = layerChannels(net);
   let elements = 3 * size.height * size.width;
   for (const layer of layersNeeded(net, netLayers)) {
     const g = grids.get(layer.name)!;

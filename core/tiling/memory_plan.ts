@@ -10,14 +10,8 @@ import { OptionError } from "../options.ts";
 import type { NetworkDescription } from "../network/description.ts";
 import { IMAGE_LAYER } from "../plugin.ts";
 import { layerGrids } from "./geometry.ts";
-import {
-  chooseTiles,
-  formatBytes,
-  layerChannels,
-  receptiveHalo,
-  weightBytes,
-  windowBytes,
-} from "./budget.ts";
+import { layerChannels } from "../network/random_weights.ts";
+import { chooseTiles, formatBytes, receptiveHalo, weightBytes, windowBytes } from "./budget.ts";
 import { alignmentOf } from "./plan.ts";
 
 /** The runtime, the network's weights, the compiled graphs and the decoders (measured: 380–500 MB). */
@@ -72,7 +66,7 @@ export function featureBytes(
 ): number {
   const netLayers = [...new Set(layers.filter((l) => l !== IMAGE_LAYER))];
   const grids = layerGrids(net, netLayers, size);
-  const channels = layerChannels(net, netLayers);
+  const channels = layerChannels(net);
   let bytes = 0;
   for (const l of netLayers) {
     const g = grids.get(l)!;
