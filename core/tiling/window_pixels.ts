@@ -18,6 +18,29 @@ export function reflectIndex(u: number, pad: number, n: number): number {
   return x < n ? x : period - x;
 }
 
+/** A window of the padded image, as the image rows and columns each of its rows and columns mirrors. */
+interface WindowIndex {
+  rows: Int32Array;
+  columns: Int32Array;
+}
+
+function windowIndex(
+  size: { readonly width: number; readonly height: number },
+  window: { readonly rows: AxisWindow; readonly columns: AxisWindow; readonly padding: number },
+): WindowIndex {
+  const { rows, columns, padding } = window;
+  return {
+    rows: Int32Array.from(
+      { length: rows.end - rows.start },
+      (_, i) => reflectIndex(rows.start + i, padding, size.height),
+    ),
+    columns: Int32Array.from(
+      { length: columns.end - columns.start },
+      (_, j) => reflectIndex(columns.start + j, padding, size.width),
+    ),
+  };
+}
+
 /** Planar RGB of the window `rows × columns` of the padded image (`pixels` is W×H, unpadded). */
 export function readWindow(
   pixels: Float32Array,
@@ -25,18 +48,12 @@ export function readWindow(
   window: { readonly rows: AxisWindow; readonly columns: AxisWindow; readonly padding: number },
 ): Float32Array {
   const { width, height } = size;
-  const { rows, columns, padding } = window;
-  const h = rows.end - rows.start;
-  const w = columns.end - columns.start;
-  const xs = Int32Array.from(
-    { length: w },
-    (_, j) => reflectIndex(columns.start + j, padding, width),
-  );
+  const { rows: ys, columns: xs } = windowIndex(size, window);
+  const [h, w] = [ys.length, xs.length];
   const out = new Float32Array(3 * h * w);
   for (let c = 0; c < 3; c++) {
     for (let i = 0; i < h; i++) {
-      const y = reflectIndex(rows.start + i, padding, height);
-      const src = (c * height + y) * width;
+      const src = (c * height + ys[i]) * width;
       const dst = (c * h + i) * w;
       for (let j = 0; j < w; j++) out[dst + j] = pixels[src + xs[j]];
     }
@@ -52,17 +69,11 @@ export function addWindowGradient(
   part: Float32Array,
 ): void {
   const { width, height } = size;
-  const { rows, columns, padding } = window;
-  const h = rows.end - rows.start;
-  const w = columns.end - columns.start;
-  const xs = Int32Array.from(
-    { length: w },
-    (_, j) => reflectIndex(columns.start + j, padding, width),
-  );
+  const { rows: ys, columns: xs } = windowIndex(size, window);
+  const [h, w] = [ys.length, xs.length];
   for (let c = 0; c < 3; c++) {
     for (let i = 0; i < h; i++) {
-      const y = reflectIndex(rows.start + i, padding, height);
-      const dst = (c * height + y) * width;
+      const dst = (c * height + ys[i]) * width;
       const src = (c * h + i) * w;
       for (let j = 0; j < w; j++) gradient[dst + xs[j]] += part[src + j];
     }
