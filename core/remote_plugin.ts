@@ -466,6 +466,33 @@ function multiplyAdds(call: string, out: Tensor, args: unknown[]): number {
 /** How the compiling side asks the sandbox. */
 export type AskSandbox = (request: PluginRequest) => Promise<PluginAnswer>;
 
+/** What a recording's stand-ins stand for on the compiling side, by kind. */
+interface LeafSources {
+  features(layer: string): Tensor;
+  mask(layer: string): Tensor | undefined;
+  reference?(layer: string): Tensor;
+  statistics?: Readonly<Record<string, Tensor>>;
+  targets?: Readonly<Record<string, Tensor>>;
+}
+
+/** Resolves a recording's stand-ins from what the call has (undefined for what it has not). */
+function leavesOf(sources: LeafSources): (leaf: Leaf) => Tensor | undefined {
+  return ({ kind, key }) => {
+    switch (kind) {
+      case "features":
+        return sources.features(key);
+      case "mask":
+        return sources.mask(key);
+      case "reference":
+        return sources.reference?.(key);
+      case "statistics":
+        return sources.statistics?.[key];
+      case "targets":
+        return sources.targets?.[key];
+    }
+  };
+}
+
 /**
  * A plugin whose code runs in the sandbox: its options are the described
  * records; `layers` answers from what {@linkcode prepareRemotePlugin} asked
@@ -528,14 +555,13 @@ export function remotePlugin(
             mask: maskShapes(layers, mask),
             targets: {},
           };
-          return await ask("statistics", o, network, shapes, (l) =>
-            l.kind === "features"
-              ? features(l.key)
-              : l.kind === "mask"
-              ? mask(l.key)
-              : l.kind === "reference"
-              ? reference(l.key)
-              : undefined) as Record<string, Tensor>;
+          return await ask(
+            "statistics",
+            o,
+            network,
+            shapes,
+            leavesOf({ features, mask, reference }),
+          ) as Record<string, Tensor>;
         },
       }
       : {}),
@@ -550,14 +576,13 @@ export function remotePlugin(
             targets: {},
             statistics: tensorShapes(statistics),
           };
-          return await ask("targets", o, network, shapes, (l) =>
-            l.kind === "features"
-              ? features(l.key)
-              : l.kind === "mask"
-              ? mask(l.key)
-              : l.kind === "statistics"
-              ? statistics[l.key]
-              : undefined) as Record<string, Tensor>;
+          return await ask(
+            "targets",
+            o,
+            network,
+            shapes,
+            leavesOf({ features, mask, statistics }),
+          ) as Record<string, Tensor>;
         },
       }
       : {}),
@@ -574,14 +599,7 @@ export function remotePlugin(
         o,
         network,
         shapes,
-        (l) =>
-          l.kind === "features"
-            ? features(l.key)
-            : l.kind === "mask"
-            ? mask(l.key)
-            : l.kind === "statistics"
-            ? statistics[l.key]
-            : targets[l.key],
+        leavesOf({ features, mask, statistics, targets }),
       ) as Tensor;
     },
   });
