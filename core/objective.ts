@@ -39,13 +39,18 @@ import {
 import {
   blendTargets,
   computeTargets,
-  featureReader,
   maskReaders,
   planFor,
   safeName,
   type TargetSet,
 } from "./reference_targets.ts";
-import { checkedStatistics, costExpression, noFeatures, noMaskInCost } from "./plugin_calls.ts";
+import {
+  checkedStatistics,
+  costExpression,
+  featureReader,
+  noFeatures,
+  noMaskInCost,
+} from "./plugin_calls.ts";
 
 /** A style image and its blend weight. */
 export interface StyleReference {
@@ -122,7 +127,8 @@ export interface Objective {
   release(): Promise<void>;
 }
 
-function networkInfo(network: FeatureNetwork): NetworkInfo {
+/** What a plugin may know of a feature network. */
+export function networkInfo(network: FeatureNetwork): NetworkInfo {
   const d = network.description;
   return { name: d.name, layers: network.layerNames, defaults: d.defaults };
 }
@@ -223,7 +229,7 @@ export async function compileObjective(
     contentMask,
   );
   const image = input("image", [1, 3, height, width]);
-  const read = featureReader(spec.network, image, layersOf.flat(), spec.pooling);
+  const read = featureReader(spec.network, image, layersOf.flat(), { pooling: spec.pooling });
   const maskOf = maskReaders(spec, layersOf.flat(), (l) => read(l).shape);
   const shapeOf = (l: string) => read(l).shape;
   const names = labels(spec.plugins);

@@ -7,7 +7,8 @@
  */
 
 import { formatShape, reshape, Tensor } from "./graph/mod.ts";
-import { type CostContext, inPluginAsync, type PluginUse } from "./plugin.ts";
+import { type CostContext, IMAGE_LAYER, inPluginAsync, type PluginUse } from "./plugin.ts";
+import type { FeatureNetwork } from "./network/feature_network.ts";
 import { OptionError } from "./options.ts";
 
 const IDENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -78,4 +79,42 @@ export function checkedStatistics(use: PluginUse, out: unknown): Record<string, 
     }
   }
   return out as Record<string, Tensor>;
+}
+
+/** Options of {@linkcode featureReader}. */
+export interface FeatureReaderOptions {
+  /** Pooling for the network's swappable pools. */
+  pooling?: "max" | "avg";
+  /** Mirror padding before the network (default: the network's own); 0 for a window already padded. */
+  inputPadding?: number;
+  /** What the raw-pixel layer reads (default `image` itself; a window's crop of the image). */
+  pixels?: Tensor;
+}
+
+/**
+ * Features of `image` for every layer `layers` name ({@linkcode IMAGE_LAYER}
+ * for the raw pixels); reading a layer that was not named is refused.
+ */
+export function featureReader(
+  network: FeatureNetwork,
+  image: Tensor,
+  layers: readonly string[],
+  options: FeatureReaderOptions = {},
+): (layer: string) => Tensor {
+  const netLayers = [...new Set(layers.filter((l) => l !== IMAGE_LAYER))];
+  const features = network.features(image, netLayers, {
+    pooling: options.pooling,
+    inputPadding: options.inputPadding ?? network.description.inputPadding,
+  });
+  const pixels = options.pixels ?? image;
+  return (layer) => {
+    if (layer === IMAGE_LAYER) return pixels;
+    const f = features[layer];
+    if (!f) {
+      throw new OptionError(
+        `layer "${layer}" was read but not declared by the plugin's layers(); declare every layer it reads`,
+      );
+    }
+    return f;
+  };
 }

@@ -19,35 +19,11 @@ import {
 import type { Session } from "./runtime/mod.ts";
 import type { FeatureNetwork } from "./network/mod.ts";
 import { fitLongSide, resizeImage, type RgbImage } from "./image.ts";
-import { IMAGE_LAYER, inPluginAsync, type NetworkInfo, type PluginUse } from "./plugin.ts";
+import { inPluginAsync, type NetworkInfo, type PluginUse } from "./plugin.ts";
 import { OptionError } from "./options.ts";
 import { layerMasks, type Mask, resizeMask } from "./guidance.ts";
-import { checkedStatistics, checkedTargets, noFeatures } from "./plugin_calls.ts";
+import { checkedStatistics, checkedTargets, featureReader, noFeatures } from "./plugin_calls.ts";
 import type { ObjectiveSpec } from "./objective.ts";
-
-/** Features of `image` for every layer `uses` read (`image` itself for the raw-pixel layer). */
-export function featureReader(
-  network: FeatureNetwork,
-  image: Tensor,
-  layers: readonly string[],
-  pooling: "max" | "avg" | undefined,
-): (layer: string) => Tensor {
-  const netLayers = [...new Set(layers.filter((l) => l !== IMAGE_LAYER))];
-  const features = network.features(image, netLayers, {
-    pooling,
-    inputPadding: network.description.inputPadding,
-  });
-  return (layer) => {
-    if (layer === IMAGE_LAYER) return image;
-    const f = features[layer];
-    if (!f) {
-      throw new OptionError(
-        `layer "${layer}" was read but not declared by the plugin's layers(); declare every layer it reads`,
-      );
-    }
-    return f;
-  };
-}
 
 /** A reference image and the plugin uses that read it. */
 interface ReferenceJob {
@@ -240,7 +216,7 @@ export async function computeTargets(
     const { width, height } = job.image;
     const image = input("reference", [1, 3, height, width]);
     const layers = job.uses.flatMap(({ index }) => layersOf[index]);
-    const read = featureReader(spec.network, image, layers, spec.pooling);
+    const read = featureReader(spec.network, image, layers, { pooling: spec.pooling });
     const mask = maskReaders(spec, layers, (l) => read(l).shape)(job.mask);
     const isContent = job.key.startsWith("content");
     const statsUses = job.uses.filter(({ use }) => use.plugin.spec.statistics);

@@ -7,7 +7,7 @@
  * @module
  */
 
-import { compileObjective, type Evaluation, type Objective } from "./objective.ts";
+import { compileObjective, type Evaluation, networkInfo, type Objective } from "./objective.ts";
 import { fitLongSide, resizeImage, type RgbImage, rgbImage } from "./image.ts";
 import { combineLuminance, luminanceImage } from "./color.ts";
 import { adam, IterateAverage, lbfgs, type Optimizer } from "./optim/mod.ts";
@@ -131,11 +131,6 @@ export function outputSize(
     : { width: Math.max(1, Math.round(settings.size * a)), height: settings.size };
 }
 
-function networkInfo(network: FeatureNetwork) {
-  const d = network.description;
-  return { name: d.name, layers: network.layerNames, defaults: d.defaults };
-}
-
 /** Refuses an output whose shorter side the network cannot read, naming the size that works. */
 function checkOutputSize(settings: Settings, input: StylizeInput): void {
   const { minSize, name } = input.network.description;
@@ -205,8 +200,7 @@ async function normalised(
   settings: Settings,
   options: StylizeOptions,
 ): Promise<FeatureNetwork> {
-  const d = input.network.description;
-  const info = { name: d.name, layers: input.network.layerNames, defaults: d.defaults };
+  const info = networkInfo(input.network);
   const layers = [
     ...new Set(input.plugins.flatMap((u) => [...u.plugin.spec.layers(u.options, info)])),
   ].filter((l) => l !== IMAGE_LAYER);
@@ -368,6 +362,8 @@ export async function stylize(
     ? await normalised(input, [content, ...styleImages], settings, options)
     : input.network;
   const sides = scaleSizes(settings, network.description.minSize);
+  // The layers each plugin reads: the memory plans of every scale count them.
+  const layersRead = input.plugins.map((u) => pluginLayers(u, networkInfo(network)));
   if (settings.scales > 1 && sides.length === 1) {
     options.onNotice?.(
       `scales: one scale only, since the output (${settings.size} px) is not larger than minSize ` +
@@ -403,18 +399,16 @@ export async function stylize(
       ? resizeImage(image, size)
       : startImage(settings, size, input, content);
     image = undefined;
-    const memory: MemoryPlan | undefined = budget === undefined ? undefined : memoryPlan(
-      network.description,
-      input.plugins.flatMap((u) => pluginLayers(u, networkInfo(network))),
-      {
+    const memory: MemoryPlan | undefined = budget === undefined
+      ? undefined
+      : memoryPlan(network.description, layersRead.flat(), {
         size,
         settings,
         bytes: budget,
-        referenceLayers: input.plugins
-          .filter((u) => u.plugin.spec.reference === "content")
-          .flatMap((u) => pluginLayers(u, networkInfo(network))),
-      },
-    );
+        referenceLayers: layersRead.filter((_, i) =>
+          input.plugins[i].plugin.spec.reference === "content"
+        ).flat(),
+      });
     if (memory?.notice) options.onNotice?.(`scale ${k + 1}: ${memory.notice}`);
     const history = memory?.history ?? settings.history;
     let objective: Objective | undefined;

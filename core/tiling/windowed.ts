@@ -27,7 +27,7 @@ import type { Session } from "../runtime/session.ts";
 import type { FeatureNetwork } from "../network/feature_network.ts";
 import { IMAGE_LAYER, inPluginAsync, type NetworkInfo, type PluginUse } from "../plugin.ts";
 import { OptionError } from "../options.ts";
-import { checkedStatistics } from "../plugin_calls.ts";
+import { checkedStatistics, featureReader } from "../plugin_calls.ts";
 import type { TilePlan, Window } from "./plan.ts";
 import { addWindowGradient, readWindow } from "./window_pixels.ts";
 
@@ -184,28 +184,19 @@ export class WindowedStatistics {
     const wd = w.columns.end - w.columns.start;
     const pixels = input("window", [1, 3, h, wd]);
     const netLayers = [...new Set(this.#layers.filter((l) => l !== IMAGE_LAYER))];
-    const features = this.#network.features(pixels, netLayers, {
-      pooling: this.#pooling,
-      inputPadding: 0,
-    });
     const image = w.layers.get(IMAGE_LAYER)!;
     const top = image.rows.start + this.#plan.padding - w.rows.start;
     const left = image.columns.start + this.#plan.padding - w.columns.start;
-    const raw = slice(pixels, {
-      starts: [top, left],
-      ends: [top + image.rows.count, left + image.columns.count],
-      axes: [2, 3],
+    // The window is padded already; its raw pixels are the image's part of it.
+    const read = featureReader(this.#network, pixels, netLayers, {
+      pooling: this.#pooling,
+      inputPadding: 0,
+      pixels: slice(pixels, {
+        starts: [top, left],
+        ends: [top + image.rows.count, left + image.columns.count],
+        axes: [2, 3],
+      }),
     });
-    const read = (layer: string): Tensor => {
-      if (layer === IMAGE_LAYER) return raw;
-      const f = features[layer];
-      if (!f) {
-        throw new OptionError(
-          `layer "${layer}" was read but not declared by the plugin's layers(); declare every layer it reads`,
-        );
-      }
-      return f;
-    };
     const masks = new Map<string, [number, string]>();
     const maskInputs = new Map<string, Tensor>();
     const references = new Map<string, string>();
