@@ -7,14 +7,11 @@
  * @module
  */
 
-import { chromium } from "playwright-core";
 import { resizeImage } from "../core/image.ts";
 import { readImage } from "../io.ts";
-import { buildWeb } from "../web/build.ts";
-import { createApp } from "../web/server/app.ts";
-import { openShareStore } from "../web/server/storage.ts";
 import { fixed, printTable, ROOT } from "./measure.ts";
-import { CHROMIUM, chromiumInstalled, startChromium } from "../scripts/chromium.ts";
+import { CHROMIUM, chromiumInstalled } from "../scripts/chromium.ts";
+import { startPlayground } from "../scripts/playground.ts";
 
 /** What the run gave. */
 export interface LargeBrowserRun {
@@ -51,18 +48,13 @@ export async function largeBrowserRun(
   // Small inputs travel to the page; the worker resizes the content to the output size.
   const content = resizeImage(photo, { width: 512, height: 512 });
   const style = resizeImage(painting, { width: 512, height: 406 });
-  const tmp = await Deno.makeTempDir({ prefix: "stylegram-bench-large-" });
-  const manifest = await buildWeb({ outDir: `${tmp}/assets` });
-  const store = await openShareStore(`${tmp}/shares.kv`);
-  const app = await createApp({ store, assetsDir: tmp });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app);
-  const browserProcess = await startChromium("stylegram-bench-large-");
-  const browser = await chromium.connectOverCDP(browserProcess.url);
+  const playground = await startPlayground();
+  const manifest = playground.manifest;
   let result: LargeBrowserRun;
   try {
-    const context = await browser.newContext();
+    const context = await playground.browser.newContext();
     const page = await context.newPage();
-    await page.goto(`http://127.0.0.1:${server.addr.port}/`);
+    await page.goto(`${playground.origin}/`);
     result = await page.evaluate(
       ({ worker, bundles, recipe, content, style, size }) =>
         new Promise<LargeBrowserRun>((resolve) => {
@@ -116,11 +108,7 @@ export async function largeBrowserRun(
     );
     await context.close();
   } finally {
-    await browser.close().catch(() => {});
-    await browserProcess.stop();
-    await server.shutdown();
-    store.close();
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    await playground.stop();
   }
   printTable(
     ["asked", "made", "windows", "tile events", "seconds", "result"],

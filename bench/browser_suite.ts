@@ -16,17 +16,14 @@
  * @module
  */
 
-import { chromium } from "playwright-core";
 import { fitLongSide, resizeImage } from "../core/image.ts";
 import { readImage, writeImage } from "../io.ts";
-import { buildWeb } from "../web/build.ts";
-import { createApp } from "../web/server/app.ts";
-import { openShareStore } from "../web/server/storage.ts";
 import { CACHE_DIR, exportNetwork } from "./reference/export_network.ts";
 import { writeInputs } from "./reference/inputs.ts";
 import { referenceCommand, referenceEnv } from "./reference/python.ts";
 import { failure, fixed, jsonLines, median, printTable, ROOT, runChild } from "./measure.ts";
-import { CHROMIUM, chromiumInstalled, startChromium } from "../scripts/chromium.ts";
+import { CHROMIUM, chromiumInstalled } from "../scripts/chromium.ts";
+import { startPlayground } from "../scripts/playground.ts";
 
 /** One engine's figure. */
 export interface BrowserRow {
@@ -123,14 +120,8 @@ export async function browserSuite(options: BrowserSuiteOptions = {}): Promise<B
   });
   const { env } = await referenceEnv();
 
-  const tmp = await Deno.makeTempDir({ prefix: "stylegram-bench-web-" });
-  const manifest = await buildWeb({ outDir: `${tmp}/assets` });
-  const store = await openShareStore(`${tmp}/shares.kv`);
-  const app = await createApp({ store, assetsDir: tmp });
-  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, app);
-  const origin = `http://127.0.0.1:${server.addr.port}`;
-  const browserProcess = await startChromium("stylegram-bench-chromium-");
-  const browser = await chromium.connectOverCDP(browserProcess.url);
+  const playground = await startPlayground();
+  const { manifest, origin, browser } = playground;
 
   const samples: Record<string, { ms: number[]; device: string }> = {};
   const add = (engine: string, ms: number[], device: string) => {
@@ -250,11 +241,7 @@ export async function browserSuite(options: BrowserSuiteOptions = {}): Promise<B
     }
     await context.close();
   } finally {
-    await browser.close().catch(() => {});
-    await browserProcess.stop();
-    await server.shutdown();
-    store.close();
-    await Deno.remove(tmp, { recursive: true }).catch(() => {});
+    await playground.stop();
   }
 
   const rows: BrowserRow[] = Object.entries(samples).map(([engine, s]) => ({

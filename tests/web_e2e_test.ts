@@ -13,7 +13,7 @@
 import type { Page } from "playwright-core";
 import { assert, assertEquals } from "./support/assert.ts";
 import { CHROMIUM, chromiumInstalled } from "../scripts/chromium.ts";
-import { startPlayground } from "./support/playground.ts";
+import { startPlayground } from "../scripts/playground.ts";
 import { playgroundRecipe } from "../web/server/pages.tsx";
 import { createState, editRecipe, progressOf } from "../web/client/state.ts";
 import {

@@ -11,7 +11,7 @@ import type { Page } from "playwright-core";
 import sharp from "sharp";
 import { assert, assertEquals } from "./support/assert.ts";
 import { CHROMIUM, chromiumInstalled } from "../scripts/chromium.ts";
-import { startPlayground } from "./support/playground.ts";
+import { startPlayground } from "../scripts/playground.ts";
 
 const hasChromium = await chromiumInstalled();
 if (!hasChromium) console.log(`plugin e2e skipped: ${CHROMIUM} is not installed`);

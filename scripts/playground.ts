@@ -1,16 +1,18 @@
 /**
- * The playground for Chromium tests: the web build in a temporary folder,
- * the app on a free local port (made after listening, since it takes its
- * public origin up front), a share store, and a headless Chromium to drive
- * it. `stop()` takes all of it down again.
+ * The playground for Chromium tests and benchmarks: the web build in a
+ * temporary folder, the app on a free local port (made after listening,
+ * since it takes its public origin up front), a share store, and a headless
+ * Chromium to drive it. `stop()` takes all of it down again.
+ *
+ * @module
  */
 
 import { type Browser, chromium } from "playwright-core";
-import { buildWeb } from "../../web/build.ts";
-import { type App, createApp } from "../../web/server/app.ts";
-import { openShareStore } from "../../web/server/storage.ts";
-import { pageRenderer, type PageRequest } from "../../web/server/pages.tsx";
-import { startChromium } from "../../scripts/chromium.ts";
+import { type AssetManifest, buildWeb } from "../web/build.ts";
+import { type App, createApp } from "../web/server/app.ts";
+import { openShareStore } from "../web/server/storage.ts";
+import { pageRenderer, type PageRequest } from "../web/server/pages.tsx";
+import { startChromium } from "./chromium.ts";
 
 /** A running playground and the browser to test it with. */
 export interface Playground {
@@ -18,6 +20,8 @@ export interface Playground {
   tmp: string;
   /** `http://127.0.0.1:PORT`. */
   origin: string;
+  /** The web build's assets (the worker bundle, the network bundles). */
+  manifest: AssetManifest;
   /** The connected Chromium. */
   browser: Browser;
   /** Closes the browser, the server and the store, and removes `tmp`. */
@@ -49,6 +53,7 @@ export async function startPlayground(
   return {
     tmp,
     origin,
+    manifest,
     browser,
     async stop() {
       await browser.close().catch(() => {});
