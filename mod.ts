@@ -25,4 +25,12 @@
 
 export * from "./core/mod.ts";
 // The built-in cost plugins, written with the same API as a user's.
-export { BUILTIN_PLUGINS, content, gramMatrix, meanCovariance, style, tv } from "./plugins/mod.ts";
+export {
+  BUILTIN_PLUGINS,
+  content,
+  gramMatrix,
+  meanCovariance,
+  style,
+  temporal,
+  tv,
+} from "./plugins/mod.ts";

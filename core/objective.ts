@@ -25,7 +25,13 @@ import { tiledObjective } from "./tiling/tiled_objective.ts";
 import { createSession, type Session, type SessionOptions } from "./runtime/mod.ts";
 import type { FeatureNetwork } from "./network/mod.ts";
 import type { RgbImage } from "./image.ts";
-import { inPluginAsync, type NetworkInfo, pluginLayers, type PluginUse } from "./plugin.ts";
+import {
+  inPluginAsync,
+  isReferenceName,
+  type NetworkInfo,
+  pluginLayers,
+  type PluginUse,
+} from "./plugin.ts";
 import { OptionError } from "./options.ts";
 import {
   checkMaskCount,
@@ -40,6 +46,8 @@ import {
   blendTargets,
   computeTargets,
   maskReaders,
+  type OutputReference,
+  outputReferences,
   planFor,
   safeName,
   type TargetSet,
@@ -50,6 +58,7 @@ import {
   featureReader,
   noFeatures,
   noMaskInCost,
+  noReference,
 } from "./plugin_calls.ts";
 
 /** A style image and its blend weight. */
@@ -74,6 +83,11 @@ export interface ObjectiveSpec {
   readonly content?: RgbImage;
   /** The style images, for plugins whose reference is `style`. */
   readonly styles?: readonly StyleReference[];
+  /**
+   * Other images of the output's size (resized to `size`) by name, for
+   * plugins whose reference names them (e.g. `previous` for a video frame).
+   */
+  readonly references?: Readonly<Record<string, OutputReference>>;
   /** Masks: which style goes where, which part of each style image, content weight. */
   readonly guidance?: Guidance;
   /**
@@ -148,10 +162,30 @@ function checkSpec(spec: ObjectiveSpec): void {
     throw new RangeError(`objective: image size ${width}×${height} must be positive integers`);
   }
   if (spec.plugins.length === 0) throw new OptionError("objective: no cost plugins given");
+  for (const [name, ref] of Object.entries(spec.references ?? {})) {
+    if (name === "content" || name === "style" || !isReferenceName(name)) {
+      throw new OptionError(
+        `reference image "${name}": name it with lowercase letters, digits, - or _, other than ` +
+          `content and style (those have their own inputs)`,
+      );
+    }
+    if (ref.image.width !== width || ref.image.height !== height) {
+      throw new OptionError(
+        `reference image "${name}" is ${ref.image.width}×${ref.image.height}; it must have the ` +
+          `output's size, ${width}×${height}`,
+      );
+    }
+  }
+  const refs = outputReferences(spec);
   for (const use of spec.plugins) {
     const kind = use.plugin.spec.reference;
     if (kind === "content" && !spec.content) {
       throw new OptionError(`plugin ${use.plugin.name} needs a content image`);
+    }
+    if (kind && kind !== "content" && kind !== "style" && !refs.has(kind)) {
+      throw new OptionError(
+        `plugin ${use.plugin.name} needs the reference image "${kind}", which the run does not give`,
+      );
     }
     if (kind === "style" && !spec.styles?.length) {
       throw new OptionError(
@@ -205,7 +239,10 @@ export async function compileObjective(
     return s;
   };
   const { width, height } = spec.size;
-  const contentMask = spec.guidance?.content && resizeMask(spec.guidance.content, spec.size);
+  // The mask of each image of the output's size (the content mask, …), at that size.
+  const referenceMasks = new Map(
+    [...outputReferences(spec)].map(([n, r]) => [n, r.mask && resizeMask(r.mask, spec.size)]),
+  );
   const regions = styleRegions(spec.guidance?.styles, spec.styles?.length ?? 0, spec.size);
   const strength = regions && regionWeights(regions, spec.styles!.map((s) => s.weight));
   const untileable = spec.plugins.filter((u) => !u.plugin.spec.statistics);
@@ -226,7 +263,7 @@ export async function compileObjective(
     info,
     layersOf,
     open,
-    contentMask,
+    referenceMasks,
   );
   const image = input("image", [1, 3, height, width]);
   const read = featureReader(spec.network, image, layersOf.flat(), { pooling: spec.pooling });
@@ -262,11 +299,7 @@ export async function compileObjective(
               // Computed in each window: a stand-in here (this graph is not run).
               if (part.set.referencePixels) return input(`reference_${safeName(l)}`, read(l).shape);
               const r = part.set.references?.get(l);
-              if (!r) {
-                throw new OptionError(
-                  "reference() is for plugins whose reference is the content image",
-                );
-              }
+              if (!r) return noReference();
               return constant(r.data, r.shape, { name: `reference_${safeName(l)}` });
             },
             network: info,
@@ -290,7 +323,7 @@ export async function compileObjective(
     let readsMask = false;
     const heard = () => readsMask = true;
     const unguided = (): Part[] => {
-      const mask = kind === "content" ? contentMask : undefined;
+      const mask = kind && kind !== "style" ? referenceMasks.get(kind) : undefined;
       if (use.plugin.spec.blend === "costs") {
         return sets.map((set) => ({ index: i, set, mask, factor: set.weight }));
       }
@@ -331,7 +364,7 @@ export async function compileObjective(
     const cost = addN(
       built.map((c, k) => parts[k].factor === undefined ? c : mul(c, parts[k].factor!)),
     );
-    const guided = (kind === "style" && regions) || (kind === "content" && contentMask);
+    const guided = kind === "style" ? regions : kind && referenceMasks.get(kind);
     if (guided && !readsMask) {
       options.onNotice?.(
         `plugin ${use.plugin.name} does not read masks: its cost ignores the ${kind} masks`,
@@ -347,7 +380,12 @@ export async function compileObjective(
   };
   if (tiled) {
     // The images are done with (their targets are made): not kept.
-    return await tiledObjective({ ...spec, content: undefined, styles: undefined }, {
+    return await tiledObjective({
+      ...spec,
+      content: undefined,
+      styles: undefined,
+      references: undefined,
+    }, {
       plan: tiled,
       parts: partsOf,
       names,

@@ -22,6 +22,17 @@ import {
   showValue,
 } from "./options.ts";
 
+/**
+ * Where a plugin's targets come from: the content image, the style images,
+ * or another image of the output's size named by the run.
+ */
+export type ReferenceName = "content" | "style" | (string & Record<never, never>);
+
+/** Whether `name` can name a reference image (lowercase letters, digits, `_`, `-`). */
+export function isReferenceName(name: unknown): name is ReferenceName {
+  return typeof name === "string" && /^[a-z][a-z0-9_-]*$/.test(name);
+}
+
 /** Option values of a plugin, by name. */
 export type PluginOptions = Record<string, unknown>;
 
@@ -80,9 +91,10 @@ export interface StatisticsContext {
    */
   mask(layer: string): Tensor | undefined;
   /**
-   * For a plugin whose reference is the content image: the content image's
-   * features at `layer` over the same window (the content image has the
-   * output's size, so its positions are the output's).
+   * For a plugin whose reference is the content image (or another image of
+   * the output's size, see {@linkcode PluginSpec.reference}): that image's
+   * features at `layer` over the same window (it has the output's size, so
+   * its positions are the output's).
    */
   reference(layer: string): Tensor;
   /** The network. */
@@ -125,8 +137,14 @@ export interface PluginSpec<V extends PluginOptions = PluginOptions> {
   readonly description: string;
   /** Its options (use `numberOption`, `choiceOption`, `layersOption`, …). */
   readonly options: OptionSchemaFor<V>;
-  /** The reference image its targets come from, if any. */
-  readonly reference?: "content" | "style";
+  /**
+   * The reference image its targets come from, if any: `"content"`, `"style"`,
+   * or the name of another image of the output's size that the run gives by
+   * that name (`StylizeInput.references`), e.g. `"previous"`, the previous
+   * video frame warped onto this one. Such an image is read as the content
+   * image is: `reference(layer)` in `statistics`, and its mask as `mask`.
+   */
+  readonly reference?: ReferenceName;
   /**
    * How several style images combine: `"targets"` (default) blends the target
    * arrays by the style weights before one cost; `"costs"` adds one cost per
@@ -230,8 +248,11 @@ export function definePlugin<V extends PluginOptions>(spec: PluginSpec<V>): Plug
       `definePlugin: name ${JSON.stringify(spec.name)} must be lowercase letters, digits, - or _`,
     );
   }
-  if (spec.reference !== undefined && spec.reference !== "content" && spec.reference !== "style") {
-    throw new OptionError(`plugin ${spec.name}: reference must be "content" or "style"`);
+  if (spec.reference !== undefined && !isReferenceName(spec.reference)) {
+    throw new OptionError(
+      `plugin ${spec.name}: reference must be "content", "style" or the name of an image the ` +
+        `run gives (lowercase letters, digits, - or _), got ${showValue(spec.reference)}`,
+    );
   }
   if (spec.reference && !spec.targets && !spec.statistics) {
     throw new OptionError(

@@ -20,6 +20,14 @@ export const noFeatures = (layer: string): never => {
   );
 };
 
+/** What `reference` does for a plugin without an image of the output's size to read. */
+export const noReference = (): never => {
+  throw new OptionError(
+    "reference() is for plugins whose reference is the content image or another image of the " +
+      "output's size",
+  );
+};
+
 /** What a plugin with statistics gets for `mask` in `cost`. */
 export const noMaskInCost = (): never => {
   throw new OptionError("a plugin with statistics reads masks only in statistics()");

@@ -19,10 +19,16 @@ import {
 import type { Session } from "./runtime/mod.ts";
 import type { FeatureNetwork } from "./network/mod.ts";
 import { fitLongSide, resizeImage, type RgbImage } from "./image.ts";
-import { inPluginAsync, type NetworkInfo, type PluginUse } from "./plugin.ts";
+import { IMAGE_LAYER, inPluginAsync, type NetworkInfo, type PluginUse } from "./plugin.ts";
 import { OptionError } from "./options.ts";
 import { layerMasks, type Mask, resizeMask } from "./guidance.ts";
-import { checkedStatistics, checkedTargets, featureReader, noFeatures } from "./plugin_calls.ts";
+import {
+  checkedStatistics,
+  checkedTargets,
+  featureReader,
+  noFeatures,
+  noReference,
+} from "./plugin_calls.ts";
 import type { ObjectiveSpec } from "./objective.ts";
 
 /** A reference image and the plugin uses that read it. */
@@ -30,6 +36,24 @@ interface ReferenceJob {
   image: RgbImage;
   mask?: Mask;
   uses: { index: number; use: PluginUse }[];
+  /** `style`, or the name of an image of the output's size (`content`, …). */
+  kind: string;
+}
+
+/** An image of the output's size read by the plugins that name it, and its mask. */
+export interface OutputReference {
+  /** The image (resized to the objective's size). */
+  readonly image: RgbImage;
+  /** Its weight per output pixel: `mask(layer)` in the statistics and cost of its plugins. */
+  readonly mask?: Mask;
+}
+
+/** The images of the output's size by name: the content image and the run's other references. */
+export function outputReferences(spec: ObjectiveSpec): Map<string, OutputReference> {
+  const refs = new Map<string, OutputReference>();
+  if (spec.content) refs.set("content", { image: spec.content, mask: spec.guidance?.content });
+  for (const [name, ref] of Object.entries(spec.references ?? {})) refs.set(name, ref);
+  return refs;
 }
 
 /** Targets of one plugin from one reference image: `source` is the style image's index. */
@@ -165,27 +189,27 @@ export async function computeTargets(
   info: NetworkInfo,
   layersOf: readonly (readonly string[])[],
   open: (graph: OnnxGraph) => Promise<Session>,
-  contentMask: Mask | undefined,
+  masks: ReadonlyMap<string, Mask | undefined>,
 ): Promise<Map<number, TargetSet[]>> {
   const out = new Map<number, TargetSet[]>();
   // Group by the exact reference pixels fed (an image at one size), so one
   // forward pass serves every plugin that reads it.
   const jobs = new Map<string, ReferenceJob & { weight: number; key: string; n: number }>();
-  const sources: { image: RgbImage; weight: number; kind: "content" | "style"; n: number }[] = [
-    ...(spec.content ? [{ image: spec.content, weight: 1, kind: "content" as const, n: 0 }] : []),
-    ...(spec.styles ?? []).map((s, n) => ({
-      image: s.image,
-      weight: s.weight,
-      kind: "style" as const,
-      n,
+  const sources: { image: RgbImage; weight: number; kind: string; n: number }[] = [
+    ...[...outputReferences(spec)].map(([kind, ref]) => ({
+      image: ref.image,
+      weight: 1,
+      kind,
+      n: 0,
     })),
+    ...(spec.styles ?? []).map((s, n) => ({ image: s.image, weight: s.weight, kind: "style", n })),
   ];
   const total = (spec.styles ?? []).reduce((a, s) => a + s.weight, 0);
   spec.plugins.forEach((use, index) => {
     const kind = use.plugin.spec.reference;
     if (!kind) return;
     for (const src of sources.filter((s) => s.kind === kind)) {
-      const size = kind === "content" ? spec.size : fitLongSide(
+      const size = kind !== "style" ? spec.size : fitLongSide(
         src.image,
         Math.round(
           Math.max(spec.size.width, spec.size.height) *
@@ -202,8 +226,9 @@ export async function computeTargets(
             key,
             n: src.n,
             image: resizeImage(src.image, size),
-            mask: kind === "content" ? contentMask : source && resizeMask(source, size),
+            mask: kind !== "style" ? masks.get(kind) : source && resizeMask(source, size),
             uses: [],
+            kind,
             weight: kind === "style" ? src.weight / total : 1,
           },
         );
@@ -218,10 +243,11 @@ export async function computeTargets(
     const layers = job.uses.flatMap(({ index }) => layersOf[index]);
     const read = featureReader(spec.network, image, layers, { pooling: spec.pooling });
     const mask = maskReaders(spec, layers, (l) => read(l).shape)(job.mask);
-    const isContent = job.key.startsWith("content");
+    // An image of the output's size: its features serve `reference()`.
+    const ofOutput = job.kind !== "style";
     const statsUses = job.uses.filter(({ use }) => use.plugin.spec.statistics);
     const refLayers: string[] = [];
-    for (const { use } of isContent ? statsUses : []) {
+    for (const { use } of ofOutput ? statsUses : []) {
       for (const l of await referenceLayers(use, read, info)) {
         if (!refLayers.includes(l)) refLayers.push(l);
       }
@@ -238,18 +264,14 @@ export async function computeTargets(
     for (const { index, use } of job.uses) {
       let targets: unknown;
       if (use.plugin.spec.statistics) {
-        if (isContent && !use.plugin.spec.targets) continue;
+        if (ofOutput && !use.plugin.spec.targets) continue;
         const statistics = checkedStatistics(
           use,
           await inPluginAsync(use, "statistics", () =>
             use.plugin.spec.statistics!({
               features: read,
               mask: (l) => mask?.(l),
-              reference: isContent ? read : () => {
-                throw new OptionError(
-                  "reference() is for plugins whose reference is the content image",
-                );
-              },
+              reference: ofOutput ? read : noReference,
               network: info,
             }, use.options)),
         );
@@ -310,16 +332,24 @@ async function tiledTargets(
   const { job, plan, info, open, out } = ctx;
   const recompute = spec.tiles?.recomputeReferences === true && ctx.refLayers.length > 0;
   const referencePixels = recompute ? job.image.data : undefined;
-  const references = ctx.refLayers.length && !recompute
+  // The raw pixels are their own features: the network computes only its layers.
+  const netLayers = ctx.refLayers.filter((l) => l !== IMAGE_LAYER);
+  const references = netLayers.length && !recompute
     ? await windowedFeatures(spec.network, plan, {
       pixels: job.image.data,
-      layers: ctx.refLayers,
+      layers: netLayers,
       pooling: spec.pooling,
       open,
     })
     : new Map<string, Array32>();
-  const isContent = job.key.startsWith("content");
-  const uses = job.uses.filter(({ use }) => !isContent || use.plugin.spec.targets);
+  if (!recompute && ctx.refLayers.includes(IMAGE_LAYER)) {
+    references.set(IMAGE_LAYER, {
+      data: job.image.data,
+      shape: [1, 3, job.image.height, job.image.width],
+    });
+  }
+  const ofOutput = job.kind !== "style";
+  const uses = job.uses.filter(({ use }) => !ofOutput || use.plugin.spec.targets);
   const shapeOf = (l: string) => {
     const g = plan.grids.get(l);
     return g ? [1, 1, g.rows.size, g.columns.size] : [1, 1, job.image.height, job.image.width];
@@ -330,11 +360,7 @@ async function tiledTargets(
     parts: uses.map(({ use }) => ({
       use,
       mask,
-      reference: !isContent
-        ? undefined
-        : referencePixels
-        ? { pixels: referencePixels }
-        : references,
+      reference: !ofOutput ? undefined : referencePixels ? { pixels: referencePixels } : references,
     })),
     layers: ctx.layers,
     pooling: spec.pooling,

@@ -28,6 +28,7 @@ import {
   type Plugin,
   type PluginOptions,
   type PluginSpec,
+  type ReferenceName,
 } from "./plugin.ts";
 
 /** The API functions that build expressions: the only calls a recording may hold. */
@@ -116,7 +117,7 @@ export interface PluginDescription {
   /** Its option records. */
   options: Record<string, OptionSpec>;
   /** Its reference image, if any. */
-  reference?: "content" | "style";
+  reference?: ReferenceName;
   /** How several style images combine. */
   blend?: "targets" | "costs";
   /** Whether it has `statistics` (then it can be evaluated in tiles). */

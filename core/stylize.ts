@@ -23,7 +23,9 @@ import {
   checkMaskFits,
   checkSourceCovers,
   type Guidance,
+  type Mask,
   maskCoverage,
+  resizeMask,
   styleRegions,
 } from "./guidance.ts";
 
@@ -39,6 +41,13 @@ export interface StylizeInput {
   styles?: readonly RgbImage[];
   /** The starting image when `settings.init` is `image`. */
   initImage?: RgbImage;
+  /**
+   * Other images of the output's aspect ratio, by name, for plugins whose
+   * reference names them (e.g. `previous`: the previous video frame warped
+   * onto this one, with the weight of each pixel as its mask). Resized to
+   * each scale, like the content image.
+   */
+  references?: Readonly<Record<string, { image: RgbImage; mask?: Mask }>>;
   /**
    * Masks (any size, the aspect ratio of their image): where each style image
    * goes in the output, which part of each style image is matched, and the
@@ -405,9 +414,11 @@ export async function stylize(
         size,
         settings,
         bytes: budget,
-        referenceLayers: layersRead.filter((_, i) =>
-          input.plugins[i].plugin.spec.reference === "content"
-        ).flat(),
+        // Images of the output's size keep their features over the whole image.
+        referenceLayers: layersRead.filter((_, i) => {
+          const kind = input.plugins[i].plugin.spec.reference;
+          return kind !== undefined && kind !== "style";
+        }).flat(),
       });
     if (memory?.notice) options.onNotice?.(`scale ${k + 1}: ${memory.notice}`);
     const history = memory?.history ?? settings.history;
@@ -420,6 +431,12 @@ export async function stylize(
         size,
         content: content && resizeImage(content, size),
         styles,
+        references: input.references && Object.fromEntries(
+          Object.entries(input.references).map(([name, r]) => [name, {
+            image: resizeImage(r.image, size),
+            mask: r.mask && resizeMask(r.mask, size),
+          }]),
+        ),
         guidance,
         tiles: memory?.tiles,
       }, {

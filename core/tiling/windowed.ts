@@ -26,8 +26,7 @@ import type { OnnxGraph } from "../graph/mod.ts";
 import type { Session } from "../runtime/session.ts";
 import type { FeatureNetwork } from "../network/feature_network.ts";
 import { IMAGE_LAYER, inPluginAsync, type NetworkInfo, type PluginUse } from "../plugin.ts";
-import { OptionError } from "../options.ts";
-import { checkedStatistics, featureReader } from "../plugin_calls.ts";
+import { checkedStatistics, featureReader, noReference } from "../plugin_calls.ts";
 import type { TilePlan, Window } from "./plan.ts";
 import { addWindowGradient, readWindow } from "./window_pixels.ts";
 
@@ -112,10 +111,10 @@ interface WindowGraph {
   stats: Map<string, readonly number[]>;
   /** Masks the plugins read: input name → [part, layer]. */
   masks: Map<string, [number, string]>;
-  /** Reference features read: input name → layer. */
-  references: Map<string, string>;
-  /** Whether the window's content pixels are an input (features computed in the window). */
-  referencePixels: boolean;
+  /** Reference features read: input name → [part, layer]. */
+  references: Map<string, [number, string]>;
+  /** Reference windows fed as pixels (features computed in the window): input name → part. */
+  referencePixels: Map<string, number>;
   forward: OnnxGraph;
   backward: OnnxGraph;
   forwardSession?: Session;
@@ -199,10 +198,12 @@ export class WindowedStatistics {
     });
     const masks = new Map<string, [number, string]>();
     const maskInputs = new Map<string, Tensor>();
-    const references = new Map<string, string>();
+    const references = new Map<string, [number, string]>();
     const refInputs = new Map<string, Tensor>();
+    const referencePixels = new Map<string, number>();
+    // One input per reference image (parts may share one: its features are computed once).
+    const refReaders = new Map<unknown, { n: number; read?: (layer: string) => Tensor }>();
     const stats = new Map<string, Tensor>();
-    let contentFeatures: Record<string, Tensor> | undefined;
     for (const [p, part] of this.#parts.entries()) {
       const use = part.use;
       const out = await inPluginAsync(use, "statistics", () =>
@@ -220,28 +221,33 @@ export class WindowedStatistics {
             return t;
           },
           reference: (layer) => {
-            if (!part.reference) {
-              throw new OptionError(
-                "reference() is for plugins whose reference is the content image",
-              );
-            }
+            if (!part.reference) return noReference();
+            let ref = refReaders.get(part.reference);
+            if (!ref) refReaders.set(part.reference, ref = { n: refReaders.size });
             if ("pixels" in part.reference) {
-              // The content window through the network, in this window's graph.
-              contentFeatures ??= this.#network.features(
-                input("reference_window", pixels.shape),
-                netLayers,
-                { pooling: this.#pooling, inputPadding: 0 },
-              );
-              const f = contentFeatures[layer];
-              if (!f) throw new OptionError(`reference of undeclared layer "${layer}"`);
-              return f;
+              // The reference's window through the network, in this window's graph.
+              if (!ref.read) {
+                const name = `reference_window${ref.n}`;
+                const window = input(name, pixels.shape);
+                referencePixels.set(name, p);
+                ref.read = featureReader(this.#network, window, this.#layers, {
+                  pooling: this.#pooling,
+                  inputPadding: 0,
+                  pixels: slice(window, {
+                    starts: [top, left],
+                    ends: [top + image.rows.count, left + image.columns.count],
+                    axes: [2, 3],
+                  }),
+                });
+              }
+              return ref.read(layer);
             }
-            const name = `r_${safe(layer)}`;
+            const name = `r${ref.n}_${safe(layer)}`;
             let t = refInputs.get(name);
             if (!t) {
               t = input(name, read(layer).shape);
               refInputs.set(name, t);
-              references.set(name, layer);
+              references.set(name, [p, layer]);
             }
             return t;
           },
@@ -259,7 +265,7 @@ export class WindowedStatistics {
       stats: new Map([...stats].map(([n, t]) => [n, t.shape])),
       masks,
       references,
-      referencePixels: contentFeatures !== undefined,
+      referencePixels,
       forward,
       backward,
     };
@@ -298,20 +304,13 @@ export class WindowedStatistics {
       }
       feeds[name] = m;
     }
-    for (const [name, layer] of graph.references) {
-      const stored = this.#parts.find((p) => p.reference && !("pixels" in p.reference))!;
-      feeds[name] = crop(
-        (stored.reference as Map<string, Array32>).get(layer)!,
-        w.layers.get(layer)!,
-      );
+    for (const [name, [p, layer]] of graph.references) {
+      const stored = this.#parts[p].reference as ReadonlyMap<string, Array32>;
+      feeds[name] = crop(stored.get(layer)!, w.layers.get(layer)!);
     }
-    if (graph.referencePixels) {
-      const part = this.#parts.find((p) => p.reference && "pixels" in p.reference)!;
-      const content = (part.reference as { pixels: Float32Array }).pixels;
-      feeds.reference_window = readWindow(content, this.#plan.size, {
-        ...w,
-        padding: this.#plan.padding,
-      });
+    for (const [name, p] of graph.referencePixels) {
+      const { pixels: reference } = this.#parts[p].reference as { pixels: Float32Array };
+      feeds[name] = readWindow(reference, this.#plan.size, { ...w, padding: this.#plan.padding });
     }
     return feeds;
   }
