@@ -41,9 +41,11 @@ const SECTIONS = {
   network: "Network",
   run: "Running",
   recipes: "Recipes",
+  video: "Video (cli.ts video)",
 } as const;
 
-type Section = keyof typeof SECTIONS;
+/** A section of `--help`. */
+export type Section = keyof typeof SECTIONS;
 
 /** One flag of the command line. */
 export interface Flag {
@@ -299,12 +301,12 @@ export interface CliArgs {
 }
 
 /** Parses `argv`; unknown or malformed flags become {@linkcode UsageError}s. */
-export function parseCommandLine(argv: readonly string[]): CliArgs {
+export function parseCommandLine(argv: readonly string[], flags = FLAGS): CliArgs {
   const options: Record<
     string,
     { type: "string" | "boolean"; short?: string; multiple?: boolean }
   > = {};
-  for (const f of FLAGS) {
+  for (const f of flags) {
     options[f.name] = {
       type: f.value ? "string" : "boolean",
       ...(f.short ? { short: f.short } : {}),
@@ -513,6 +515,8 @@ function settingValue(flag: Flag, raw: string | boolean): unknown {
 export interface ApplyFlagsOptions {
   /** The plugins the recipe may name (built-ins and those from --plugin). */
   plugins: ReadonlyMap<string, Plugin>;
+  /** The command's flags (default {@linkcode FLAGS}). */
+  flags?: readonly Flag[];
 }
 
 /**
@@ -526,15 +530,16 @@ export function applyFlags(
   options: ApplyFlagsOptions,
 ): Record<string, unknown> {
   const { plugins } = options;
+  const known = options.flags ?? FLAGS;
   const r: Record<string, unknown> = { ...base };
-  for (const flag of FLAGS) {
+  for (const flag of known) {
     const raw = flags[flag.name];
     if (flag.setting && (typeof raw === "string" || raw === true)) {
       r[flag.setting] = settingValue(flag, raw);
     }
   }
   const edits = [
-    ...FLAGS.filter((f) => f.cost && typeof flags[f.name] === "string")
+    ...known.filter((f) => f.cost && typeof flags[f.name] === "string")
       .map((f) => shorthandEdit(f, flags[f.name] as string, plugins)),
     ...((flags.cost as string[] | undefined) ?? []).map((text) => parseCost(text, plugins)),
   ];
@@ -580,21 +585,32 @@ function pluginHelp(plugins: ReadonlyMap<string, Plugin>): string[] {
 export interface HelpOptions {
   /** The plugins to list (built-ins and those from --plugin). */
   plugins: ReadonlyMap<string, Plugin>;
+  /** The command's flags (default {@linkcode FLAGS}). */
+  flags?: readonly Flag[];
+  /** Its usage lines (default the image command's). */
+  usage?: readonly string[];
+  /** Its examples (default the image command's). */
+  examples?: readonly string[];
 }
 
 /** The `--help` text. */
 export function helpText(version: string, options: HelpOptions): string {
+  const flags = options.flags ?? FLAGS;
   const lines = [
     `stylegram ${version}: neural style transfer (Gatys et al.)`,
     "",
     "Usage:",
-    "  deno run -A cli.ts CONTENT STYLE [STYLE…] -o OUT [options]",
-    "  deno run -A cli.ts --texture STYLE [STYLE…] -o OUT [options]",
+    ...(options.usage ?? [
+      "  deno run -A cli.ts CONTENT STYLE [STYLE…] -o OUT [options]",
+      "  deno run -A cli.ts --texture STYLE [STYLE…] -o OUT [options]",
+      "  deno run -A cli.ts video IN STYLE [STYLE…] -o OUT [options]   (see video --help)",
+    ]),
     "",
   ];
   for (const [section, title] of Object.entries(SECTIONS)) {
+    const inSection = flags.filter((f) => f.section === section);
+    if (!inSection.length) continue;
     lines.push(`${title}:`);
-    const inSection = FLAGS.filter((f) => f.section === section);
     const ordered = [
       ...inSection.filter((f) => f.lead),
       ...inSection.filter((f) => f.setting),
@@ -609,15 +625,16 @@ export function helpText(version: string, options: HelpOptions): string {
     lines.push("");
   }
   lines.push(...pluginHelp(options.plugins), "");
-  lines.push(
-    "Examples:",
-    "  deno run -A cli.ts examples/cat.jpg examples/kandinsky.jpg -o out.png",
-    "  deno run -A cli.ts photo.jpg a.jpg b.jpg --style-blend 0.7,0.3 --size 768 -o out.webp",
-    "  deno run -A cli.ts photo.jpg wave.jpg --cost style=100,scale=1.5 --cost tv=0 -o out.png",
-    "  deno run -A cli.ts photo.jpg wave.jpg --plugin my_cost.ts --cost mine=20 -o out.png",
-    "  deno run -A cli.ts --texture examples/great_wave.jpg --size 512 --aspect 2 -o texture.png",
-    "  deno run -A cli.ts photo.jpg wave.jpg --save-recipe r.json -o a.png && \\",
-    "    deno run -A cli.ts photo.jpg wave.jpg --recipe r.json --seed 2 -o b.png",
-  );
+  lines.push("Examples:", ...(options.examples ?? IMAGE_EXAMPLES));
   return lines.join("\n");
 }
+
+const IMAGE_EXAMPLES = [
+  "  deno run -A cli.ts examples/cat.jpg examples/kandinsky.jpg -o out.png",
+  "  deno run -A cli.ts photo.jpg a.jpg b.jpg --style-blend 0.7,0.3 --size 768 -o out.webp",
+  "  deno run -A cli.ts photo.jpg wave.jpg --cost style=100,scale=1.5 --cost tv=0 -o out.png",
+  "  deno run -A cli.ts photo.jpg wave.jpg --plugin my_cost.ts --cost mine=20 -o out.png",
+  "  deno run -A cli.ts --texture examples/great_wave.jpg --size 512 --aspect 2 -o texture.png",
+  "  deno run -A cli.ts photo.jpg wave.jpg --save-recipe r.json -o a.png && \\",
+  "    deno run -A cli.ts photo.jpg wave.jpg --recipe r.json --seed 2 -o b.png",
+];

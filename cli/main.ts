@@ -1,143 +1,27 @@
 /**
  * The command-line program: arguments → recipe → images and network →
- * stylize → output file. Every failure becomes one line on stderr and a
- * non-zero exit status (2 for usage mistakes, 130 when interrupted); the
- * output file is written atomically, so it is complete or absent.
+ * stylize → output file (`video …` runs the video command, `cli/video.ts`).
+ * Every failure becomes one line on stderr and a non-zero exit status (2 for
+ * usage mistakes, 130 when interrupted); the output file is written
+ * atomically, so it is complete or absent.
  *
  * @module
  */
 
 import { autoMemory, describeMemory } from "./memory.ts";
 import { basename, dirname, join } from "node:path";
-import {
-  BUILTIN_PLUGINS,
-  IMAGE_LAYER,
-  loadNetwork,
-  parseRecipe,
-  type Plugin,
-  type PluginUse,
-  type RgbImage,
-  stylize,
-} from "../mod.ts";
-import type { NetworkDescription } from "../core/network/description.ts";
-import type { FeatureNetwork } from "../core/network/feature_network.ts";
-import { networkFromFile } from "../core/network/registry.ts";
-import { pluginLayers } from "../core/plugin.ts";
-import {
-  checkWritable,
-  ensureRuntimeDir,
-  FileStore,
-  formatOf,
-  readImage,
-  writeFileAtomic,
-  writeImage,
-} from "../io.ts";
+import { parseRecipe, type RgbImage, stylize } from "../mod.ts";
+import { checkWritable, formatOf, readImage, writeFileAtomic, writeImage } from "../io.ts";
 import { applyFlags, helpText, numberFlag, parseCommandLine, UsageError } from "./args.ts";
 import { type InputFile, InputGuard } from "./input_guard.ts";
 import { checkMaskCount, listMaskFiles, maskFiles, readMasks, recipeMaskPaths } from "./masks.ts";
 import { addSourcePlugins } from "./plugin_sources.ts";
-import { isPlugin, parseSources } from "../core/plugin_module.ts";
+import { parseSources } from "../core/plugin_module.ts";
 import { formatCost, formatDuration, type ProgressMode, ProgressReporter } from "./progress.ts";
+import { type Command, runCommand } from "./command.ts";
+import { openNetwork, pluginRegistry, readJson } from "./job_setup.ts";
+import { videoMain } from "./video.ts";
 import { VERSION } from "./version.ts";
-
-/** Thrown when the user interrupts (Ctrl-C). */
-class Interrupted extends Error {
-  constructor() {
-    super("interrupted; no output was written");
-    this.name = "Interrupted";
-  }
-}
-
-async function readJson(path: string, what: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) throw new UsageError(`${what} ${path}: no such file`);
-    throw new UsageError(`${what} ${path}: cannot read (${(e as Error).message.split("\n")[0]})`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UsageError(
-      `${what} ${path}: not valid JSON (${(e as Error).message.split("\n")[0]})`,
-    );
-  }
-}
-
-/** Plugins exported by the modules given with --plugin, added to the built-ins. */
-async function pluginRegistry(modules: string[]): Promise<Map<string, Plugin>> {
-  const registry = new Map(BUILTIN_PLUGINS);
-  for (const path of modules) {
-    const url = new URL(path, `file://${Deno.cwd()}/`);
-    let module: Record<string, unknown>;
-    try {
-      module = await import(url.href);
-    } catch (e) {
-      throw new UsageError(
-        `--plugin ${path}: cannot load the module (${(e as Error).message.split("\n")[0]})`,
-      );
-    }
-    const found = Object.values(module).filter(isPlugin);
-    if (!found.length) {
-      throw new UsageError(
-        `--plugin ${path}: the module exports no plugin (made with definePlugin)`,
-      );
-    }
-    for (const p of found) registry.set(p.name, p);
-  }
-  return registry;
-}
-
-/** The layers the plugins read, given a description (so only their weights load). */
-function layersFor(uses: readonly PluginUse[]) {
-  return (d: NetworkDescription): string[] => {
-    const info = { name: d.name, layers: d.layers.map((l) => l.name), defaults: d.defaults };
-    const names = uses.flatMap((u) => pluginLayers(u, info));
-    return [...new Set(names.filter((n) => n !== IMAGE_LAYER))];
-  };
-}
-
-async function openNetwork(
-  name: string,
-  uses: readonly PluginUse[],
-  seed: number,
-  reporter: ProgressReporter,
-  signal: AbortSignal,
-): Promise<FeatureNetwork> {
-  const layers = layersFor(uses);
-  if (/\.(safetensors|onnx)$/i.test(name) || name.includes("/")) {
-    let bytes: Uint8Array;
-    try {
-      bytes = await Deno.readFile(name);
-    } catch (e) {
-      throw new UsageError(
-        `--network ${name}: ${
-          e instanceof Deno.errors.NotFound ? "no such file" : (e as Error).message.split("\n")[0]
-        }`,
-      );
-    }
-    return networkFromFile(bytes, { source: name, layers });
-  }
-  let lastShown = 0;
-  return await loadNetwork(name, {
-    store: new FileStore(),
-    layers,
-    seed,
-    signal,
-    onNotice: (m) => reporter.say(m),
-    onProgress: (p) => {
-      reporter.json({ event: "download", ...p });
-      const now = performance.now();
-      if (now - lastShown > 1000 || p.done === p.total) {
-        lastShown = now;
-        reporter.say(
-          `downloading weights: ${(p.done / 1e6).toFixed(1)} / ${(p.total / 1e6).toFixed(1)} MB`,
-        );
-      }
-    },
-  });
-}
 
 function numbered(output: string, scale: number, iteration: number): string {
   const dot = output.lastIndexOf(".");
@@ -160,230 +44,206 @@ async function numberedFiles(output: string): Promise<string[]> {
 }
 
 /** Runs the CLI with `argv`; returns the exit status. */
-export async function main(argv: readonly string[]): Promise<number> {
-  ensureRuntimeDir();
-  let reporter = new ProgressReporter("quiet");
-  const controller = new AbortController();
-  const onSigint = () => controller.abort(new Interrupted());
-  try {
-    Deno.addSignalListener("SIGINT", onSigint);
-  } catch {
-    // signals unsupported here (e.g. Windows without a console)
-  }
+export function main(argv: readonly string[]): Promise<number> {
+  if (argv[0] === "video") return videoMain(argv.slice(1));
+  return runCommand((command) => imageCommand(argv, command));
+}
+
+/** The image job: content and style images in, one stylised image out. */
+async function imageCommand(argv: readonly string[], command: Command): Promise<number> {
+  const { controller } = command;
   const started = performance.now();
-  try {
-    const args = parseCommandLine(argv);
-    const { flags } = args;
-    const pluginModules = (flags.plugin as string[] | undefined) ?? [];
-    const registry = await pluginRegistry(pluginModules);
-    if (flags.help) {
-      console.log(helpText(VERSION, { plugins: registry }));
-      return 0;
-    }
-    if (flags.version) {
-      console.log(`stylegram ${VERSION}`);
-      return 0;
-    }
-    const mode: ProgressMode = flags.json
-      ? "json"
-      : flags.quiet
-      ? "quiet"
-      : Deno.stderr.isTerminal()
-      ? "bar"
-      : "lines";
-    reporter = new ProgressReporter(mode);
-
-    const output = flags.output as string | undefined;
-    if (!output) throw new UsageError("missing the output file: add -o OUT.png");
-    formatOf(output);
-    await checkWritable(output); // before the long run, not after it
-    const saveEvery = numberFlag(flags, "save-every");
-    const quality = numberFlag(flags, "quality");
-    const maxPixels = numberFlag(flags, "max-pixels");
-    // Without the flag, the backend takes every core.
-    const threads = flags.threads === undefined ? undefined : numberFlag(flags, "threads");
-
-    const base = flags.recipe ? await readJson(flags.recipe as string, "--recipe") : {};
-    if (typeof base !== "object" || base === null || Array.isArray(base)) {
-      throw new UsageError(`--recipe ${flags.recipe}: must hold a JSON object`);
-    }
-    // The recipe's own plugin modules join before its plugin list is read.
-    const sources = parseSources((base as Record<string, unknown>).sources);
-    if (sources) {
-      addSourcePlugins(sources, registry, {
-        // Said whatever the progress mode: code is about to run.
-        onNotice: (message) => {
-          console.error(`note: ${message}`);
-          reporter.json({ event: "notice", message });
-        },
-      });
-    }
-    const { recipe, uses } = parseRecipe(
-      applyFlags(base as Record<string, unknown>, flags, { plugins: registry }),
-      registry,
-    );
-
-    const texture = Boolean(flags.texture);
-    const needsContent = uses.some((u) => u.plugin.spec.reference === "content");
-    const needsStyle = uses.some((u) => u.plugin.spec.reference === "style");
-    const contentPath: string | undefined = texture ? undefined : args.images[0];
-    const stylePaths = texture ? args.images : args.images.slice(1);
-    if (!texture && !contentPath) {
-      throw new UsageError(
-        "give a content image and at least one style image (or --texture STYLE)",
-      );
-    }
-    if (needsStyle && stylePaths.length === 0) {
-      throw new UsageError(
-        texture
-          ? "--texture needs at least one style image"
-          : "give at least one style image after the content image",
-      );
-    }
-    if (needsContent && !contentPath) {
-      throw new UsageError("the recipe's content cost needs a content image");
-    }
-    if (recipe.init === "image" && !flags["init-image"]) {
-      throw new UsageError("--init image needs --init-image FILE");
-    }
-    const masks = maskFiles(recipe.masks, {
-      flags,
-      recipePath: flags.recipe as string | undefined,
-    });
-    checkMaskCount(masks, stylePaths.length);
-
-    // Nothing the run writes may land on what it reads.
-    const inputs: InputFile[] = [
-      ...(contentPath ? [{ label: "the content image", path: contentPath }] : []),
-      ...stylePaths.map((path, i) => ({ label: `style image ${i + 1}`, path })),
-      ...(flags["init-image"]
-        ? [{ label: "the init image", path: flags["init-image"] as string }]
-        : []),
-      ...(flags.recipe ? [{ label: "the recipe", path: flags.recipe as string }] : []),
-      ...pluginModules.map((path) => ({ label: "a plugin module", path })),
-      ...listMaskFiles(masks),
-    ];
-    const guard = await InputGuard.of(inputs);
-    await guard.check("-o", output);
-    if (flags["save-recipe"]) await guard.check("--save-recipe", flags["save-recipe"] as string);
-    if (saveEvery > 0) {
-      for (const path of await numberedFiles(output)) await guard.check("--save-every", path);
-    }
-
-    const decode = { maxPixels };
-    const content: RgbImage | undefined = contentPath
-      ? await readImage(contentPath, decode)
-      : undefined;
-    const styles = await Promise.all(stylePaths.map((p) => readImage(p, decode)));
-    const initImage = flags["init-image"]
-      ? await readImage(flags["init-image"] as string, decode)
-      : undefined;
-    const guidance = await readMasks(masks, decode);
-    controller.signal.throwIfAborted();
-
-    const network = await openNetwork(
-      recipe.network,
-      uses,
-      recipe.seed,
-      reporter,
-      controller.signal,
-    );
-    const memory = describeMemory(recipe.maxMemory);
-    reporter.json({ event: "start", version: VERSION, network: network.name, recipe, memory });
-    reporter.say(`memory budget: ${memory}`);
-    const saving: Promise<void>[] = [];
-    const { version: _version, plugins: _plugins, masks: _masks, sources: _sources, ...settings } =
-      recipe;
-    const result = await stylize(
-      {
-        network,
-        plugins: uses,
-        content,
-        styles,
-        initImage,
-        masks: guidance,
-        settings: { ...settings, previewEvery: saveEvery },
-      },
-      {
-        signal: controller.signal,
-        threads,
-        memory: autoMemory(),
-        onNotice: (m) => reporter.say(m),
-        onProgress: (e) => {
-          reporter.event(e);
-          if (e.type === "preview" && saveEvery > 0 && e.iteration % saveEvery === 0) {
-            const path = numbered(output, e.scale, e.iteration);
-            saving.push(
-              guard.check("--save-every", path)
-                .then(() => writeImage(e.image, path, { quality }))
-                .then(() => reporter.json({ event: "saved", path }))
-                // A failed save stops the run, with the save's own message.
-                .catch((error) => controller.abort(error)),
-            );
-          }
-        },
-      },
-    );
-    await Promise.all(saving);
-    controller.signal.throwIfAborted();
-    reporter.finish();
-    await guard.check("-o", output);
-    await writeImage(result.image, output, { quality });
-    if (flags["save-recipe"]) {
-      const path = flags["save-recipe"] as string;
-      const { masks: _given, ...rest } = recipe;
-      const saved = {
-        ...rest,
-        ...(listMaskFiles(masks).length ? { masks: recipeMaskPaths(masks, path) } : {}),
-      };
-      await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(saved, null, 2) + "\n"));
-    }
-    const seconds = (performance.now() - started) / 1000;
-    reporter.json({
-      event: "done",
-      output,
-      width: result.image.width,
-      height: result.image.height,
-      seconds: Math.round(seconds * 100) / 100,
-      iterations: result.iterations,
-      evaluations: result.evaluations,
-      backend: result.backend,
-      device: result.device,
-      network: network.name,
-      startTotal: result.startTotal,
-      total: result.total,
-      terms: result.terms,
-      warnings: result.warnings,
-    });
-    reporter.say(
-      `wrote ${output} (${result.image.width}×${result.image.height}) in ${
-        formatDuration(seconds)
-      }: ` +
-        `${result.iterations} iterations on ${result.backend}, total cost ${
-          formatCost(result.startTotal)
-        } → ` +
-        `${formatCost(result.total)}`,
-    );
+  const args = parseCommandLine(argv);
+  const { flags } = args;
+  const pluginModules = (flags.plugin as string[] | undefined) ?? [];
+  const registry = await pluginRegistry(pluginModules);
+  if (flags.help) {
+    console.log(helpText(VERSION, { plugins: registry }));
     return 0;
-  } catch (caught) {
-    reporter.finish();
-    // An abort for a failed save reports the failure, not an interruption.
-    const reason = controller.signal.reason;
-    const e = controller.signal.aborted && !(reason instanceof Interrupted) ? reason : caught;
-    const interrupted = e instanceof Interrupted || (controller.signal.aborted && e === caught);
-    const message = interrupted
-      ? "interrupted; no output was written"
-      : (e instanceof Error ? e.message : String(e)).split("\n")[0];
-    reporter.json({ event: "error", message });
-    const hint = e instanceof UsageError ? " (see --help)" : "";
-    console.error(`stylegram: ${message}${hint}`);
-    if (Deno.env.get("STYLEGRAM_DEBUG") && e instanceof Error) console.error(e.stack);
-    return interrupted ? 130 : e instanceof UsageError ? 2 : 1;
-  } finally {
-    try {
-      Deno.removeSignalListener("SIGINT", onSigint);
-    } catch {
-      // nothing to remove
-    }
   }
+  if (flags.version) {
+    console.log(`stylegram ${VERSION}`);
+    return 0;
+  }
+  const mode: ProgressMode = flags.json
+    ? "json"
+    : flags.quiet
+    ? "quiet"
+    : Deno.stderr.isTerminal()
+    ? "bar"
+    : "lines";
+  const reporter = command.reporter = new ProgressReporter(mode);
+
+  const output = flags.output as string | undefined;
+  if (!output) throw new UsageError("missing the output file: add -o OUT.png");
+  formatOf(output);
+  await checkWritable(output); // before the long run, not after it
+  const saveEvery = numberFlag(flags, "save-every");
+  const quality = numberFlag(flags, "quality");
+  const maxPixels = numberFlag(flags, "max-pixels");
+  // Without the flag, the backend takes every core.
+  const threads = flags.threads === undefined ? undefined : numberFlag(flags, "threads");
+
+  const base = flags.recipe ? await readJson(flags.recipe as string, "--recipe") : {};
+  if (typeof base !== "object" || base === null || Array.isArray(base)) {
+    throw new UsageError(`--recipe ${flags.recipe}: must hold a JSON object`);
+  }
+  // The recipe's own plugin modules join before its plugin list is read.
+  const sources = parseSources((base as Record<string, unknown>).sources);
+  if (sources) {
+    addSourcePlugins(sources, registry, {
+      // Said whatever the progress mode: code is about to run.
+      onNotice: (message) => {
+        console.error(`note: ${message}`);
+        reporter.json({ event: "notice", message });
+      },
+    });
+  }
+  const { recipe, uses } = parseRecipe(
+    applyFlags(base as Record<string, unknown>, flags, { plugins: registry }),
+    registry,
+  );
+
+  const texture = Boolean(flags.texture);
+  const needsContent = uses.some((u) => u.plugin.spec.reference === "content");
+  const needsStyle = uses.some((u) => u.plugin.spec.reference === "style");
+  const contentPath: string | undefined = texture ? undefined : args.images[0];
+  const stylePaths = texture ? args.images : args.images.slice(1);
+  if (!texture && !contentPath) {
+    throw new UsageError(
+      "give a content image and at least one style image (or --texture STYLE)",
+    );
+  }
+  if (needsStyle && stylePaths.length === 0) {
+    throw new UsageError(
+      texture
+        ? "--texture needs at least one style image"
+        : "give at least one style image after the content image",
+    );
+  }
+  if (needsContent && !contentPath) {
+    throw new UsageError("the recipe's content cost needs a content image");
+  }
+  if (recipe.init === "image" && !flags["init-image"]) {
+    throw new UsageError("--init image needs --init-image FILE");
+  }
+  const masks = maskFiles(recipe.masks, {
+    flags,
+    recipePath: flags.recipe as string | undefined,
+  });
+  checkMaskCount(masks, stylePaths.length);
+
+  // Nothing the run writes may land on what it reads.
+  const inputs: InputFile[] = [
+    ...(contentPath ? [{ label: "the content image", path: contentPath }] : []),
+    ...stylePaths.map((path, i) => ({ label: `style image ${i + 1}`, path })),
+    ...(flags["init-image"]
+      ? [{ label: "the init image", path: flags["init-image"] as string }]
+      : []),
+    ...(flags.recipe ? [{ label: "the recipe", path: flags.recipe as string }] : []),
+    ...pluginModules.map((path) => ({ label: "a plugin module", path })),
+    ...listMaskFiles(masks),
+  ];
+  const guard = await InputGuard.of(inputs);
+  await guard.check("-o", output);
+  if (flags["save-recipe"]) await guard.check("--save-recipe", flags["save-recipe"] as string);
+  if (saveEvery > 0) {
+    for (const path of await numberedFiles(output)) await guard.check("--save-every", path);
+  }
+
+  const decode = { maxPixels };
+  const content: RgbImage | undefined = contentPath
+    ? await readImage(contentPath, decode)
+    : undefined;
+  const styles = await Promise.all(stylePaths.map((p) => readImage(p, decode)));
+  const initImage = flags["init-image"]
+    ? await readImage(flags["init-image"] as string, decode)
+    : undefined;
+  const guidance = await readMasks(masks, decode);
+  controller.signal.throwIfAborted();
+
+  const network = await openNetwork(
+    recipe.network,
+    uses,
+    recipe.seed,
+    reporter,
+    controller.signal,
+  );
+  const memory = describeMemory(recipe.maxMemory);
+  reporter.json({ event: "start", version: VERSION, network: network.name, recipe, memory });
+  reporter.say(`memory budget: ${memory}`);
+  const saving: Promise<void>[] = [];
+  const { version: _version, plugins: _plugins, masks: _masks, sources: _sources, ...settings } =
+    recipe;
+  const result = await stylize(
+    {
+      network,
+      plugins: uses,
+      content,
+      styles,
+      initImage,
+      masks: guidance,
+      settings: { ...settings, previewEvery: saveEvery },
+    },
+    {
+      signal: controller.signal,
+      threads,
+      memory: autoMemory(),
+      onNotice: (m) => reporter.say(m),
+      onProgress: (e) => {
+        reporter.event(e);
+        if (e.type === "preview" && saveEvery > 0 && e.iteration % saveEvery === 0) {
+          const path = numbered(output, e.scale, e.iteration);
+          saving.push(
+            guard.check("--save-every", path)
+              .then(() => writeImage(e.image, path, { quality }))
+              .then(() => reporter.json({ event: "saved", path }))
+              // A failed save stops the run, with the save's own message.
+              .catch((error) => controller.abort(error)),
+          );
+        }
+      },
+    },
+  );
+  await Promise.all(saving);
+  controller.signal.throwIfAborted();
+  reporter.finish();
+  await guard.check("-o", output);
+  await writeImage(result.image, output, { quality });
+  if (flags["save-recipe"]) {
+    const path = flags["save-recipe"] as string;
+    const { masks: _given, ...rest } = recipe;
+    const saved = {
+      ...rest,
+      ...(listMaskFiles(masks).length ? { masks: recipeMaskPaths(masks, path) } : {}),
+    };
+    await writeFileAtomic(path, new TextEncoder().encode(JSON.stringify(saved, null, 2) + "\n"));
+  }
+  const seconds = (performance.now() - started) / 1000;
+  reporter.json({
+    event: "done",
+    output,
+    width: result.image.width,
+    height: result.image.height,
+    seconds: Math.round(seconds * 100) / 100,
+    iterations: result.iterations,
+    evaluations: result.evaluations,
+    backend: result.backend,
+    device: result.device,
+    network: network.name,
+    startTotal: result.startTotal,
+    total: result.total,
+    terms: result.terms,
+    warnings: result.warnings,
+  });
+  reporter.say(
+    `wrote ${output} (${result.image.width}×${result.image.height}) in ${
+      formatDuration(seconds)
+    }: ` +
+      `${result.iterations} iterations on ${result.backend}, total cost ${
+        formatCost(result.startTotal)
+      } → ` +
+      `${formatCost(result.total)}`,
+  );
+  return 0;
 }

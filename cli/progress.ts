@@ -34,6 +34,7 @@ export class ProgressReporter {
   #drawn = false;
   #recent: number[] = [];
   #lastLine = 0;
+  #prefix = "";
 
   /** `mode` as chosen by the flags; the bar's width follows the terminal. */
   constructor(mode: ProgressMode) {
@@ -57,6 +58,11 @@ export class ProgressReporter {
     if (this.#mode === "json" || this.#mode === "quiet") return;
     this.#clear();
     Deno.stderr.writeSync(encoder.encode(message + "\n"));
+  }
+
+  /** Text put before every progress line (a video's "frame 3/12 (ETA 1m20s) "). */
+  prefix(text: string): void {
+    this.#prefix = text;
   }
 
   /** Handles one event from the driver. */
@@ -88,7 +94,7 @@ export class ProgressReporter {
           windows: e.windows,
           region: e.region,
         });
-        const line = `scale ${e.scale}/${e.scales} tile ${e.done}/${e.windows} ` +
+        const line = `${this.#prefix}scale ${e.scale}/${e.scales} tile ${e.done}/${e.windows} ` +
           (e.pass === 1 ? "(statistics)" : "(gradient)");
         if (this.#mode === "bar") {
           Deno.stderr.writeSync(encoder.encode(`\r\x1b[2K${line.slice(0, this.#width - 1)}`));
@@ -118,7 +124,7 @@ export class ProgressReporter {
           (ms / 1000).toFixed(2)
         } s/it ETA ${eta} | ${terms}`;
         if (this.#mode === "bar") {
-          const label = `scale ${e.scale}/${e.scales} `;
+          const label = `${this.#prefix}scale ${e.scale}/${e.scales} `;
           const room = Math.max(10, Math.min(30, this.#width - label.length - stats.length - 3));
           const filled = Math.round((room * e.iteration) / e.iterations);
           const bar = `[${"█".repeat(filled)}${"░".repeat(room - filled)}]`;
@@ -129,7 +135,9 @@ export class ProgressReporter {
           const now = performance.now();
           if (e.iteration === e.iterations || now - this.#lastLine > 5000) {
             this.#lastLine = now;
-            Deno.stderr.writeSync(encoder.encode(`scale ${e.scale}/${e.scales}${stats}\n`));
+            Deno.stderr.writeSync(
+              encoder.encode(`${this.#prefix}scale ${e.scale}/${e.scales}${stats}\n`),
+            );
           }
         }
         break;

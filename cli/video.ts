@@ -1,0 +1,283 @@
+/**
+ * `deno run -A cli.ts video IN STYLE [STYLE…] -o OUT`: stylises a video (or a
+ * folder or numbered pattern of frames) frame by frame with temporal
+ * consistency, into a video with the input's frame rate and audio (or into
+ * frames). Progress per frame with an ETA; `--json` events; a run that
+ * stops resumes where it stopped (its frames are kept in a work folder).
+ *
+ * @module
+ */
+
+import { resolve } from "node:path";
+import { rm } from "node:fs/promises";
+import { BUILTIN_PLUGINS, parseRecipe, temporal } from "../mod.ts";
+import { DEFAULT_PLUGINS } from "../core/recipe.ts";
+import { readImage } from "../io.ts";
+import {
+  applyFlags,
+  type Flag,
+  FLAGS,
+  helpText,
+  numberFlag,
+  parseCommandLine,
+  UsageError,
+} from "./args.ts";
+import { type Command, runCommand } from "./command.ts";
+import { openNetwork, pluginRegistry, readJson } from "./job_setup.ts";
+import { type InputFile, InputGuard } from "./input_guard.ts";
+import { checkMaskCount, listMaskFiles, maskFiles, readMasks } from "./masks.ts";
+import { autoMemory, describeMemory } from "./memory.ts";
+import { formatDuration, type ProgressMode, ProgressReporter } from "./progress.ts";
+import { VERSION } from "./version.ts";
+import { checkFfmpeg, encodeVideo } from "../video/ffmpeg.ts";
+import {
+  claimWorkDir,
+  isVideoPath,
+  openFrameInput,
+  openFrameOutput,
+  workDirFor,
+} from "../video/frame_files.ts";
+import { stylizeFrames } from "../video/stylize_frames.ts";
+
+/** The temporal term's weight when neither a recipe nor a flag sets it. */
+export const DEFAULT_TEMPORAL_WEIGHT = 200;
+
+/** Image-command flags that mean nothing for a video. */
+const IMAGE_ONLY = ["texture", "init-image", "content-mask", "save-every"];
+
+/** The video command's flags: the image command's that apply, and its own. */
+export const VIDEO_FLAGS: readonly Flag[] = [
+  ...FLAGS.filter((f) => !IMAGE_ONLY.includes(f.name)),
+  {
+    name: "temporal-weight",
+    lead: true,
+    value: "W",
+    section: "video",
+    help: "weight of the temporal-consistency cost; 0 stylises every frame on its own " +
+      "(--cost temporal=W)",
+    shown: String(DEFAULT_TEMPORAL_WEIGHT),
+    cost: { plugin: "temporal" },
+  },
+  {
+    name: "fps",
+    value: "X",
+    section: "video",
+    help: "frame rate of a video made from image frames (a video input keeps its own)",
+    shown: "25",
+  },
+  {
+    name: "keep-frames",
+    section: "video",
+    help: "keep the work folder of a video output (its frames) after the video is written",
+  },
+];
+
+const USAGE = [
+  "  deno run -A cli.ts video IN.mp4 STYLE [STYLE…] -o OUT.mp4 [options]",
+  "  deno run -A cli.ts video FRAMES/ STYLE -o OUT/        (folders of images)",
+  "  deno run -A cli.ts video 'in/f_%04d.png' STYLE -o 'out/f_%04d.png'",
+];
+
+const EXAMPLES = [
+  "  deno run -A cli.ts video clip.mp4 examples/van_gogh.jpg --size 384 -o clip_vg.mp4",
+  "  deno run -A cli.ts video clip.mp4 examples/van_gogh.jpg --temporal-weight 0 -o flicker.mp4",
+];
+
+/** Runs the video command with `argv` (after `video`); returns the exit status. */
+export function videoMain(argv: readonly string[]): Promise<number> {
+  return runCommand((command) => videoCommand(argv, command));
+}
+
+async function videoCommand(argv: readonly string[], command: Command): Promise<number> {
+  const { controller } = command;
+  const started = performance.now();
+  const args = parseCommandLine(argv, VIDEO_FLAGS);
+  const { flags } = args;
+  const pluginModules = (flags.plugin as string[] | undefined) ?? [];
+  const registry = await pluginRegistry(
+    pluginModules,
+    new Map([...BUILTIN_PLUGINS, [temporal.name, temporal]]),
+  );
+  if (flags.help) {
+    console.log(helpText(VERSION, {
+      plugins: registry,
+      flags: VIDEO_FLAGS,
+      usage: USAGE,
+      examples: EXAMPLES,
+    }));
+    return 0;
+  }
+  const mode: ProgressMode = flags.json
+    ? "json"
+    : flags.quiet
+    ? "quiet"
+    : Deno.stderr.isTerminal()
+    ? "bar"
+    : "lines";
+  const reporter = command.reporter = new ProgressReporter(mode);
+
+  const [input, ...stylePaths] = args.images;
+  if (!input) throw new UsageError("give the input video (or frames) and a style image");
+  const output = flags.output as string | undefined;
+  if (!output) throw new UsageError("missing the output: add -o OUT.mp4 (or a folder)");
+  const fps = flags.fps === undefined ? "25" : String(Number(flags.fps));
+  if (!(Number(fps) > 0 && Number(fps) <= 1000)) {
+    throw new UsageError(`--fps needs a frame rate above 0, got ${flags.fps}`);
+  }
+
+  const base = flags.recipe ? await readJson(flags.recipe as string, "--recipe") : {
+    plugins: [...DEFAULT_PLUGINS, { plugin: "temporal", weight: DEFAULT_TEMPORAL_WEIGHT }],
+  };
+  if (typeof base !== "object" || base === null || Array.isArray(base)) {
+    throw new UsageError(`--recipe ${flags.recipe}: must hold a JSON object`);
+  }
+  const { recipe, uses } = parseRecipe(
+    applyFlags(base as Record<string, unknown>, flags, { plugins: registry, flags: VIDEO_FLAGS }),
+    registry,
+  );
+  if (!uses.some((u) => u.plugin.name === "temporal")) {
+    reporter.say("no temporal term: every frame is stylised on its own (it will flicker)");
+  }
+  if (uses.some((u) => u.plugin.spec.reference === "style") && !stylePaths.length) {
+    throw new UsageError("give at least one style image after the input");
+  }
+  const masks = maskFiles(recipe.masks, {
+    flags,
+    recipePath: flags.recipe as string | undefined,
+  });
+  if (masks.content) throw new UsageError("a content mask is for one image, not a video");
+  checkMaskCount(masks, stylePaths.length);
+
+  const inputs: InputFile[] = [
+    { label: "the input", path: input },
+    ...stylePaths.map((path, i) => ({ label: `style image ${i + 1}`, path })),
+    ...(flags.recipe ? [{ label: "the recipe", path: flags.recipe as string }] : []),
+    ...pluginModules.map((path) => ({ label: "a plugin module", path })),
+    ...listMaskFiles(masks),
+  ];
+  const guard = await InputGuard.of(inputs);
+  await guard.check("-o", output);
+  if (isVideoPath(input) || isVideoPath(output)) await checkFfmpeg();
+
+  const maxPixels = numberFlag(flags, "max-pixels");
+  const threads = flags.threads === undefined ? undefined : numberFlag(flags, "threads");
+  const styles = await Promise.all(stylePaths.map((p) => readImage(p, { maxPixels })));
+  const guidance = await readMasks(masks, { maxPixels });
+  const workDir = workDirFor(output);
+  const { version: _v, masks: _m, ...settings } = recipe;
+  await claimWorkDir(workDir, {
+    input: resolve(input),
+    styles: stylePaths.map((p) => resolve(p)),
+    recipe: settings,
+  });
+  const frames = await openFrameInput(input, {
+    size: recipe.size,
+    workDir,
+    maxPixels,
+    signal: controller.signal,
+  });
+  const sink = openFrameOutput(output, workDir);
+  controller.signal.throwIfAborted();
+
+  const network = await openNetwork(
+    recipe.network,
+    uses,
+    recipe.seed,
+    reporter,
+    controller.signal,
+  );
+  const memory = describeMemory(recipe.maxMemory);
+  const size = `${frames.width}×${frames.height}`;
+  reporter.json({
+    event: "start",
+    version: VERSION,
+    network: network.name,
+    recipe,
+    memory,
+    frames: frames.count,
+    width: frames.width,
+    height: frames.height,
+  });
+  reporter.say(`video: ${frames.count} frames of ${input} at ${size} → ${output}`);
+  reporter.say(`memory budget: ${memory}`);
+
+  // The ETA counts the frames made in this run only (skipped ones took no time).
+  let madeSeconds = 0;
+  const notices = new Set<string>();
+  let made = 0;
+  const { plugins: _p, sources: _s, ...runSettings } = settings;
+  const result = await stylizeFrames({
+    network,
+    plugins: uses,
+    styles,
+    masks: guidance,
+    settings: { ...runSettings, previewEvery: 0 },
+    frames,
+    outputs: sink.sink,
+  }, {
+    signal: controller.signal,
+    threads,
+    memory: autoMemory(),
+    // Every frame's run says the same notices (the backend): once is enough.
+    onNotice: (m) => {
+      if (!notices.has(m)) reporter.say(m);
+      notices.add(m);
+    },
+    onProgress: (e) => {
+      if (e.type === "progress") {
+        reporter.event(e.event);
+        return;
+      }
+      if (e.status === "made") {
+        made++;
+        madeSeconds += e.seconds;
+      }
+      const left = e.frames - e.done;
+      const eta = made ? (madeSeconds / made) * left : NaN;
+      reporter.json({
+        event: "frame",
+        frame: e.frame + 1,
+        frames: e.frames,
+        done: e.done,
+        status: e.status,
+        seconds: Math.round(e.seconds * 100) / 100,
+        ...(Number.isFinite(eta) ? { eta: Math.round(eta) } : {}),
+      });
+      reporter.prefix(
+        e.done < e.frames ? `frame ${e.done + 1}/${e.frames} (ETA ${formatDuration(eta)}) ` : "",
+      );
+      if (e.status === "skipped") reporter.say(`frame ${e.frame + 1}: already done, kept`);
+      else reporter.say(`frame ${e.frame + 1}/${e.frames} done in ${formatDuration(e.seconds)}`);
+    },
+  });
+  controller.signal.throwIfAborted();
+  reporter.finish();
+
+  if (isVideoPath(output)) {
+    reporter.say(`encoding ${output}`);
+    await guard.check("-o", output);
+    await encodeVideo(sink.dir!, output, {
+      fps: frames.fps ?? fps,
+      audioFrom: frames.audioFrom,
+      signal: controller.signal,
+    });
+    if (!flags["keep-frames"]) await rm(workDir, { recursive: true, force: true });
+  }
+  const seconds = (performance.now() - started) / 1000;
+  reporter.json({
+    event: "done",
+    output,
+    frames: frames.count,
+    made: result.made,
+    skipped: result.skipped,
+    width: frames.width,
+    height: frames.height,
+    seconds: Math.round(seconds * 100) / 100,
+    warnings: result.warnings,
+  });
+  reporter.say(
+    `wrote ${output} (${frames.count} frames, ${size}; ${result.made} made, ` +
+      `${result.skipped} kept) in ${formatDuration(seconds)}`,
+  );
+  return 0;
+}

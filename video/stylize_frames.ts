@@ -1,0 +1,200 @@
+/**
+ * The video driver: stylises consecutive frames, each one starting from the
+ * previous output warped onto it by optical flow and held to it by the
+ * `temporal` plugin where the flow is reliable (Ruder et al. 2016). Without a
+ * temporal term every frame is stylised on its own. Frames already in the
+ * sink are kept and skipped, so a run resumes where it stopped; a range of
+ * frames can start with warm-up frames before it (the overlap of a chunk),
+ * stylised but not written, so that the chain is settled at its first frame.
+ *
+ * Runtime-agnostic: frames come from a {@linkcode FrameSource} and go to a
+ * {@linkcode FrameSink}.
+ *
+ * @module
+ */
+
+import {
+  type Guidance,
+  type PluginUse,
+  type ProgressEvent,
+  type RgbImage,
+  type Settings,
+  stylize,
+  type StylizeOptions,
+} from "../mod.ts";
+import type { FeatureNetwork } from "../core/network/feature_network.ts";
+import { opticalFlow } from "./flow.ts";
+import { flowReliability } from "./reliability.ts";
+import { warpImage } from "./warp.ts";
+
+/** Frames to stylise, all of one size. */
+export interface FrameSource {
+  /** How many frames. */
+  readonly count: number;
+  /** Frame `index` (from 0), at the size the run works at. */
+  read(index: number): Promise<RgbImage>;
+}
+
+/** Where stylised frames go (and where a resumed run finds those already made). */
+export interface FrameSink {
+  /** Whether frame `index` is already done. */
+  has(index: number): Promise<boolean>;
+  /** A frame already done. */
+  read(index: number): Promise<RgbImage>;
+  /** Stores frame `index`, completely or not at all. */
+  write(index: number, image: RgbImage): Promise<void>;
+}
+
+/** Progress of a video run. */
+export type FrameEvent =
+  | {
+    type: "frame";
+    /** Frame index, from 0. */
+    frame: number;
+    /** Frames in the range. */
+    frames: number;
+    /** Frames of the range done so far (made or skipped). */
+    done: number;
+    /** `made`: stylised now; `skipped`: already in the sink; `warmup`: made, not written. */
+    status: "made" | "skipped" | "warmup";
+    /** Seconds this frame took. */
+    seconds: number;
+  }
+  | { type: "progress"; frame: number; event: ProgressEvent };
+
+/** What to stylise. */
+export interface FramesJob {
+  /** The feature network. */
+  network: FeatureNetwork;
+  /** The cost terms; a `temporal` term makes the frames consistent. */
+  plugins: readonly PluginUse[];
+  /** The style images. */
+  styles: readonly RgbImage[];
+  /** Style masks (per style image) and source masks, as for one image. */
+  masks?: Omit<Guidance, "method" | "content">;
+  /** Run settings, as for one image. */
+  settings: Partial<Settings>;
+  /** The frames. */
+  frames: FrameSource;
+  /** Where the stylised frames go. */
+  outputs: FrameSink;
+  /** The frames to make, `[from, to)` (default all), and warm-up frames before `from`. */
+  range?: { from: number; to: number; warmup?: number };
+}
+
+/** Options of {@linkcode stylizeFrames}. */
+export interface FramesOptions extends Omit<StylizeOptions, "onProgress"> {
+  /** Receives frame and per-frame progress events. */
+  onProgress?: (event: FrameEvent) => void;
+}
+
+/** What a video run did. */
+export interface FramesResult {
+  /** Frames stylised now (warm-up frames included). */
+  made: number;
+  /** Frames found done and kept. */
+  skipped: number;
+  /** Warnings of the frames' runs, with their frame numbers. */
+  warnings: string[];
+}
+
+/** The previous output moved onto this frame, and where that can be trusted. */
+async function warpedPrevious(
+  previousOutput: RgbImage,
+  previousFrame: RgbImage,
+  frame: RgbImage,
+): Promise<{ image: RgbImage; reliability: ReturnType<typeof flowReliability> }> {
+  const backward = await opticalFlow(frame, previousFrame);
+  const forward = await opticalFlow(previousFrame, frame);
+  return {
+    image: warpImage(previousOutput, backward),
+    reliability: flowReliability(backward, forward),
+  };
+}
+
+/**
+ * Stylises the frames of `job.range` in order.
+ *
+ * @example
+ * ```ts ignore
+ * const result = await stylizeFrames({ network, plugins, styles, settings, frames, outputs });
+ * ```
+ */
+export async function stylizeFrames(
+  job: FramesJob,
+  options: FramesOptions = {},
+): Promise<FramesResult> {
+  const from = job.range?.from ?? 0;
+  const to = job.range?.to ?? job.frames.count;
+  if (!(Number.isInteger(from) && Number.isInteger(to) && 0 <= from && from < to)) {
+    throw new RangeError(`frames: the range [${from}, ${to}) holds no frame`);
+  }
+  if (to > job.frames.count) {
+    throw new RangeError(`frames: the range ends at ${to}, past the last frame`);
+  }
+  const start = Math.max(0, from - (job.range?.warmup ?? 0));
+  const chained = job.plugins.some((u) => u.plugin.spec.reference === "previous");
+  const emit = options.onProgress ?? (() => {});
+  const result: FramesResult = { made: 0, skipped: 0, warnings: [] };
+  let previous: { output: RgbImage; frame: RgbImage } | undefined;
+  let done = 0;
+  for (let i = start; i < to; i++) {
+    options.signal?.throwIfAborted();
+    const warmup = i < from;
+    if (!warmup && await job.outputs.has(i)) {
+      result.skipped++;
+      done++;
+      emit({ type: "frame", frame: i, frames: to - from, done, status: "skipped", seconds: 0 });
+      // The next frame chains on to this one (read only if it will be made).
+      previous = undefined;
+      continue;
+    }
+    const t0 = performance.now();
+    const frame = await job.frames.read(i);
+    if (chained && !previous && i > start && (await job.outputs.has(i - 1))) {
+      previous = { output: await job.outputs.read(i - 1), frame: await job.frames.read(i - 1) };
+    }
+    const warped = chained && previous
+      ? await warpedPrevious(previous.output, previous.frame, frame)
+      : undefined;
+    // The first frame of a chain has no previous one: the temporal term sits out.
+    const plugins = warped
+      ? job.plugins
+      : job.plugins.filter((u) => u.plugin.spec.reference !== "previous");
+    const { image, warnings } = await stylize({
+      network: job.network,
+      plugins,
+      content: frame,
+      styles: job.styles,
+      masks: job.masks,
+      initImage: warped?.image,
+      references: warped && {
+        previous: { image: warped.image, mask: warped.reliability },
+      },
+      settings: warped ? { ...job.settings, init: "image", noise: 0 } : job.settings,
+    }, {
+      ...options,
+      onProgress: (event) => emit({ type: "progress", frame: i, event }),
+    });
+    result.warnings.push(...warnings.map((w) => `frame ${i + 1}: ${w}`));
+    let output = image;
+    if (!warmup) {
+      await job.outputs.write(i, image);
+      // The next frame chains on to what was stored (8-bit in an image
+      // file), so a resumed or chunked run makes the same frames as one run.
+      output = await job.outputs.read(i);
+    }
+    result.made++;
+    if (!warmup) done++;
+    emit({
+      type: "frame",
+      frame: i,
+      frames: to - from,
+      done,
+      status: warmup ? "warmup" : "made",
+      seconds: (performance.now() - t0) / 1000,
+    });
+    previous = { output, frame };
+  }
+  return result;
+}
