@@ -165,16 +165,17 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
   const guidance = await readMasks(masks, { maxPixels });
   const workDir = workDirFor(output);
   const { version: _v, masks: _m, ...settings } = recipe;
-  await claimWorkDir(workDir, {
-    input: resolve(input),
-    styles: stylePaths.map((p) => resolve(p)),
-    recipe: settings,
-  });
   const frames = await openFrameInput(input, {
     size: recipe.size,
     workDir,
     maxPixels,
     signal: controller.signal,
+    onReadable: () =>
+      claimWorkDir(workDir, {
+        input: resolve(input),
+        styles: stylePaths.map((p) => resolve(p)),
+        recipe: settings,
+      }),
   });
   const sink = openFrameOutput(output, workDir);
   controller.signal.throwIfAborted();

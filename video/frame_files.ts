@@ -82,7 +82,14 @@ async function imageFiles(input: string): Promise<string[]> {
  */
 export async function openFrameInput(
   input: string,
-  options: { size: number; workDir: string; maxPixels?: number; signal?: AbortSignal },
+  options: {
+    size: number;
+    workDir: string;
+    maxPixels?: number;
+    signal?: AbortSignal;
+    /** Called once the input is known to be readable, before anything is written. */
+    onReadable?: () => Promise<void>;
+  },
 ): Promise<FrameInput> {
   const isPattern = NUMBER.test(input);
   let info;
@@ -95,6 +102,7 @@ export async function openFrameInput(
     const files = await imageFiles(input);
     const first = await readImage(files[0], { maxPixels: options.maxPixels });
     const size = fitLongSide(first, options.size);
+    await options.onReadable?.();
     return {
       count: files.length,
       ...size,
@@ -113,6 +121,7 @@ export async function openFrameInput(
   const video = await probeVideo(input);
   const size = fitLongSide(video, options.size);
   const dir = join(options.workDir, `input_${size.width}x${size.height}`);
+  await options.onReadable?.();
   if (!(await exists(dir))) {
     await Deno.mkdir(options.workDir, { recursive: true });
     await extractFrames(input, dir, { ...size, signal: options.signal });
