@@ -327,8 +327,6 @@ export function parseCommandLine(argv: readonly string[], flags = FLAGS): CliArg
   }
 }
 
-const flagNamed = (name: string) => FLAGS.find((f) => f.name === name)!;
-
 /** A number from text, or a usage error naming `what`. */
 function toNumber(text: string, what: string): number {
   const n = Number(text);
@@ -342,8 +340,12 @@ function toNumber(text: string, what: string): number {
  * The value of one of the CLI's own numeric flags, checked by its record;
  * the record's default when the flag is absent.
  */
-export function numberFlag(flags: CliArgs["flags"], name: string): number {
-  const spec = flagNamed(name).spec!;
+export function numberFlag(
+  flags: CliArgs["flags"],
+  name: string,
+  known: readonly Flag[] = FLAGS,
+): number {
+  const spec = known.find((f) => f.name === name)!.spec!;
   const v = flags[name];
   if (typeof v !== "string") return spec.default;
   return checked(spec, toNumber(v, `--${name}`), `--${name}`) as number;

@@ -10,7 +10,7 @@
 
 import { resolve } from "node:path";
 import { rm } from "node:fs/promises";
-import { BUILTIN_PLUGINS, parseRecipe, temporal } from "../mod.ts";
+import { BUILTIN_PLUGINS, integerOption, parseRecipe, temporal } from "../mod.ts";
 import { DEFAULT_PLUGINS } from "../core/recipe.ts";
 import { readImage } from "../io.ts";
 import {
@@ -38,9 +38,17 @@ import {
   workDirFor,
 } from "../video/frame_files.ts";
 import { stylizeFrames } from "../video/stylize_frames.ts";
+import { planChunks } from "../queue/jobs.ts";
+import { connectRedis } from "../queue/redis.ts";
+import { batchId, queueFrames } from "./queued_frames.ts";
 
 /** The temporal term's weight when neither a recipe nor a flag sets it. */
 export const DEFAULT_TEMPORAL_WEIGHT = 200;
+
+/** Frames per chunk when chunks go to workers. */
+const DEFAULT_CHUNK_FRAMES = 12;
+/** Warm-up frames before a chunk's first frame. */
+const DEFAULT_CHUNK_OVERLAP = 4;
 
 /** Image-command flags that mean nothing for a video. */
 const IMAGE_ONLY = ["texture", "init-image", "content-mask", "save-every"];
@@ -64,6 +72,36 @@ export const VIDEO_FLAGS: readonly Flag[] = [
     section: "video",
     help: "frame rate of a video made from image frames (a video input keeps its own)",
     shown: "25",
+  },
+  {
+    name: "chunk-frames",
+    value: "N",
+    section: "video",
+    help: "frames per chunk: chunks run in parallel on workers, each starting its chain " +
+      "anew after --chunk-overlap warm-up frames (0: one chunk)",
+    shown: `0, or ${DEFAULT_CHUNK_FRAMES} with --redis`,
+    spec: integerOption({ default: 0, min: 0, description: "frames per chunk" }),
+  },
+  {
+    name: "chunk-overlap",
+    value: "N",
+    section: "video",
+    help: "warm-up frames a chunk makes (not kept) before its first frame, so chunk seams " +
+      "do not flicker",
+    shown: String(DEFAULT_CHUNK_OVERLAP),
+    spec: integerOption({
+      default: DEFAULT_CHUNK_OVERLAP,
+      min: 0,
+      max: 100,
+      description: "warm-up frames",
+    }),
+  },
+  {
+    name: "redis",
+    value: "URL",
+    section: "video",
+    help: "queue the chunks on this Redis for workers (cli.ts worker --redis URL) instead of " +
+      "running them here",
   },
   {
     name: "keep-frames",
@@ -165,92 +203,153 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
   const guidance = await readMasks(masks, { maxPixels });
   const workDir = workDirFor(output);
   const { version: _v, masks: _m, ...settings } = recipe;
+  const redisUrl = flags.redis as string | undefined;
+  const chunkFrames = numberFlag(flags, "chunk-frames", VIDEO_FLAGS) ||
+    (redisUrl ? DEFAULT_CHUNK_FRAMES : 0);
+  const overlap = numberFlag(flags, "chunk-overlap", VIDEO_FLAGS);
+  if (redisUrl) {
+    if (pluginModules.length) {
+      throw new UsageError(
+        "--plugin modules are not sent to workers: put the plugin in the recipe's sources",
+      );
+    }
+    if (listMaskFiles(masks).length) {
+      throw new UsageError("masks are not sent to workers yet: run without --redis");
+    }
+    // Refused now rather than after the frames are decoded.
+    (await connectRedis(redisUrl)).disconnect();
+  }
+  // Chunks change the frames (each chunk's chain starts anew): they belong to the run.
+  const runRecord = {
+    input: resolve(input),
+    styles: stylePaths.map((p) => resolve(p)),
+    recipe: settings,
+    ...(chunkFrames ? { chunks: { frames: chunkFrames, overlap } } : {}),
+  };
   const frames = await openFrameInput(input, {
     size: recipe.size,
     workDir,
     maxPixels,
     signal: controller.signal,
-    onReadable: () =>
-      claimWorkDir(workDir, {
-        input: resolve(input),
-        styles: stylePaths.map((p) => resolve(p)),
-        recipe: settings,
-      }),
+    onReadable: () => claimWorkDir(workDir, runRecord),
   });
+  const chunks = planChunks(frames.count, chunkFrames, overlap);
   const sink = openFrameOutput(output, workDir);
   controller.signal.throwIfAborted();
 
-  const network = await openNetwork(
-    recipe.network,
-    uses,
-    recipe.seed,
-    reporter,
-    controller.signal,
-  );
   const memory = describeMemory(recipe.maxMemory);
   const size = `${frames.width}×${frames.height}`;
   reporter.json({
     event: "start",
     version: VERSION,
-    network: network.name,
+    network: recipe.network,
     recipe,
     memory,
     frames: frames.count,
     width: frames.width,
     height: frames.height,
+    chunks: chunks.length,
   });
   reporter.say(`video: ${frames.count} frames of ${input} at ${size} → ${output}`);
-  reporter.say(`memory budget: ${memory}`);
-
-  // The ETA counts the frames made in this run only (skipped ones took no time).
-  let madeSeconds = 0;
-  const notices = new Set<string>();
-  let made = 0;
   const { plugins: _p, sources: _s, ...runSettings } = settings;
-  const result = await stylizeFrames({
-    network,
-    plugins: uses,
-    styles,
-    masks: guidance,
-    settings: { ...runSettings, previewEvery: 0 },
-    frames,
-    outputs: sink.sink,
-  }, {
-    signal: controller.signal,
-    threads,
-    memory: autoMemory(),
-    // Every frame's run says the same notices (the backend): once is enough.
-    onNotice: (m) => {
-      if (!notices.has(m)) reporter.say(m);
-      notices.add(m);
-    },
-    onProgress: (e) => {
-      if (e.type === "progress") {
-        reporter.event(e.event);
-        return;
-      }
-      if (e.status === "made") {
-        made++;
-        madeSeconds += e.seconds;
-      }
-      const left = e.frames - e.done;
-      const eta = made ? (madeSeconds / made) * left : NaN;
-      reporter.json({
-        event: "frame",
-        frame: e.frame + 1,
-        frames: e.frames,
-        done: e.done,
-        status: e.status,
-        seconds: Math.round(e.seconds * 100) / 100,
-        ...(Number.isFinite(eta) ? { eta: Math.round(eta) } : {}),
-      });
-      reporter.prefix(
-        e.done < e.frames ? `frame ${e.done + 1}/${e.frames} (ETA ${formatDuration(eta)}) ` : "",
+  const tally = { made: 0, skipped: 0, warnings: [] as string[] };
+  if (redisUrl) {
+    const redis = await connectRedis(redisUrl);
+    try {
+      reporter.say(
+        `queued on ${redisUrl} in ${chunks.length} chunk(s); start workers with: ` +
+          `deno run -A cli.ts worker --redis ${redisUrl}`,
       );
-      if (e.status === "skipped") reporter.say(`frame ${e.frame + 1}: already done, kept`);
-      else reporter.say(`frame ${e.frame + 1}/${e.frames} done in ${formatDuration(e.seconds)}`);
-    },
-  });
+      await queueFrames(redis, {
+        recipe,
+        chunks,
+        frames,
+        styles: stylePaths,
+        sink: sink.sink,
+        batch: await batchId(runRecord),
+      }, {
+        signal: controller.signal,
+        onProgress: (p) => {
+          reporter.json({ event: "progress", ...p });
+          reporter.say(`frames ${p.done}/${p.items}, chunks ${p.completed}/${p.jobs}`);
+        },
+      });
+    } finally {
+      redis.disconnect();
+    }
+    tally.made = frames.count;
+  } else {
+    const network = await openNetwork(
+      recipe.network,
+      uses,
+      recipe.seed,
+      reporter,
+      controller.signal,
+    );
+    reporter.say(`memory budget: ${memory}`);
+    // The ETA counts the frames made in this run only (skipped ones took no time).
+    let madeSeconds = 0;
+    let made = 0;
+    let done = 0;
+    const notices = new Set<string>();
+    for (const range of chunks) {
+      const result = await stylizeFrames({
+        network,
+        plugins: uses,
+        styles,
+        masks: guidance,
+        settings: { ...runSettings, previewEvery: 0 },
+        frames,
+        outputs: sink.sink,
+        range,
+      }, {
+        signal: controller.signal,
+        threads,
+        memory: autoMemory(),
+        // Every frame's run says the same notices (the backend): once is enough.
+        onNotice: (m) => {
+          if (!notices.has(m)) reporter.say(m);
+          notices.add(m);
+        },
+        onProgress: (e) => {
+          if (e.type === "progress") {
+            reporter.event(e.event);
+            return;
+          }
+          if (e.status !== "skipped") {
+            made++;
+            madeSeconds += e.seconds;
+          }
+          if (e.status !== "warmup") done++;
+          const eta = made ? (madeSeconds / made) * (frames.count - done) : NaN;
+          reporter.json({
+            event: "frame",
+            frame: e.frame + 1,
+            frames: frames.count,
+            done,
+            status: e.status,
+            seconds: Math.round(e.seconds * 100) / 100,
+            ...(Number.isFinite(eta) ? { eta: Math.round(eta) } : {}),
+          });
+          reporter.prefix(
+            done < frames.count
+              ? `frame ${done + 1}/${frames.count} (ETA ${formatDuration(eta)}) `
+              : "",
+          );
+          if (e.status === "skipped") reporter.say(`frame ${e.frame + 1}: already done, kept`);
+          else {
+            reporter.say(
+              `frame ${e.frame + 1}/${frames.count}${e.status === "warmup" ? " (warm-up)" : ""} ` +
+                `done in ${formatDuration(e.seconds)}`,
+            );
+          }
+        },
+      });
+      tally.made += result.made;
+      tally.skipped += result.skipped;
+      tally.warnings.push(...result.warnings);
+    }
+  }
   controller.signal.throwIfAborted();
   reporter.finish();
 
@@ -269,16 +368,16 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
     event: "done",
     output,
     frames: frames.count,
-    made: result.made,
-    skipped: result.skipped,
+    made: tally.made,
+    skipped: tally.skipped,
     width: frames.width,
     height: frames.height,
     seconds: Math.round(seconds * 100) / 100,
-    warnings: result.warnings,
+    warnings: tally.warnings,
   });
   reporter.say(
-    `wrote ${output} (${frames.count} frames, ${size}; ${result.made} made, ` +
-      `${result.skipped} kept) in ${formatDuration(seconds)}`,
+    `wrote ${output} (${frames.count} frames, ${size}; ${tally.made} made, ` +
+      `${tally.skipped} kept) in ${formatDuration(seconds)}`,
   );
   return 0;
 }

@@ -132,7 +132,9 @@ export async function stylizeFrames(
   if (to > job.frames.count) {
     throw new RangeError(`frames: the range ends at ${to}, past the last frame`);
   }
-  const start = Math.max(0, from - (job.range?.warmup ?? 0));
+  // Warm-up is for a chain that starts here: not needed when `from` is done.
+  const settled = await job.outputs.has(from);
+  const start = settled ? from : Math.max(0, from - (job.range?.warmup ?? 0));
   const chained = job.plugins.some((u) => u.plugin.spec.reference === "previous");
   const emit = options.onProgress ?? (() => {});
   const result: FramesResult = { made: 0, skipped: 0, warnings: [] };
