@@ -606,6 +606,8 @@ export function helpText(version: string, options: HelpOptions): string {
       "  deno run -A cli.ts CONTENT STYLE [STYLE…] -o OUT [options]",
       "  deno run -A cli.ts --texture STYLE [STYLE…] -o OUT [options]",
       "  deno run -A cli.ts video IN STYLE [STYLE…] -o OUT [options]   (see video --help)",
+      "  deno run -A cli.ts batch IMAGE… --style STYLE -o DIR [options] (see batch --help)",
+      "  deno run -A cli.ts worker --redis URL                         (see worker --help)",
     ]),
     "",
   ];

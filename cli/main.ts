@@ -22,6 +22,7 @@ import { type Command, runCommand } from "./command.ts";
 import { openNetwork, pluginRegistry, readJson } from "./job_setup.ts";
 import { videoMain } from "./video.ts";
 import { workerMain } from "./worker.ts";
+import { batchMain } from "./batch.ts";
 import { VERSION } from "./version.ts";
 
 function numbered(output: string, scale: number, iteration: number): string {
@@ -48,6 +49,7 @@ async function numberedFiles(output: string): Promise<string[]> {
 export function main(argv: readonly string[]): Promise<number> {
   if (argv[0] === "video") return videoMain(argv.slice(1));
   if (argv[0] === "worker") return workerMain(argv.slice(1));
+  if (argv[0] === "batch") return batchMain(argv.slice(1));
   return runCommand((command) => imageCommand(argv, command));
 }
 
