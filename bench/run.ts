@@ -23,11 +23,15 @@
  * - `whole` (`whole_run.ts`): the wall time of the README's default command.
  * - `tiles` (`tile_accuracy.ts`): tiled against untiled image gradients as
  *   the halo grows, per network.
+ * - `video` (`video_suite.ts`): flicker of frames stylised on their own
+ *   against the temporal term (with their style scores), chunk seams, flow
+ *   speed, and throughput with one and two workers through Redis.
  *
  *     deno task bench                          # the four comparison suites (~20–25 minutes)
  *     deno task bench --quick                  # fewer sizes, pairs and rounds (~7 minutes)
  *     deno task bench --suite iteration --sizes 256
  *     deno task bench --suite gradient,whole --whole-sizes 256
+ *     deno task bench --suite video                 # about 10 minutes
  *
  * GPU: `bench/gpu.sh` on a machine with an NVIDIA GPU.
  *
@@ -44,6 +48,7 @@ import { DEFAULT_TILED_RUNS, tiledMemorySuite } from "./tiled_memory.ts";
 import { type AccuracyRow, tileAccuracySuite } from "./tile_accuracy.ts";
 import { type LargeBrowserRun, largeBrowserRun } from "./browser_large.ts";
 import { browserSuite, type BrowserSuiteResult } from "./browser_suite.ts";
+import { videoSuite, type VideoSuiteResult } from "./video_suite.ts";
 import { fixed, printTable, RESULTS_DIR, stamp } from "./measure.ts";
 import { ensureRuntimeDir } from "../io.ts";
 
@@ -57,6 +62,7 @@ const SUITES = [
   "gradient",
   "whole",
   "tiles",
+  "video",
 ] as const;
 type Suite = typeof SUITES[number];
 const DEFAULT_SUITES: readonly Suite[] = ["iteration", "quality", "memory", "browser"];
@@ -130,6 +136,7 @@ let largeBrowser: LargeBrowserRun | undefined;
 let browser: BrowserSuiteResult | undefined;
 let gradient: GradientSuiteResult | undefined;
 let whole: WholeRunRow[] | undefined;
+let video: VideoSuiteResult | undefined;
 if (suites.includes("iteration")) {
   section("iteration: speed per iteration vs PyTorch");
   iteration = await iterationSuite({
@@ -165,6 +172,10 @@ if (suites.includes("browser")) {
 if (suites.includes("gradient")) {
   section("gradient: the bare VGG-19 style objective");
   gradient = await gradientSuite(iterationSizes, { iterations: values.iterations });
+}
+if (suites.includes("video")) {
+  section("video: flicker, chunk seams, workers");
+  video = await videoSuite(quick ? { frames: 6, iterations: 40 } : {});
 }
 if (suites.includes("whole")) {
   section("whole: the README's default command");
@@ -248,6 +259,7 @@ await Deno.writeTextFile(
       browser,
       largeBrowser,
       gradient,
+      video,
       whole,
       targets,
     },

@@ -7,8 +7,8 @@
  * producer in one line; an unreachable Redis is said in one line.
  */
 
-import { startRedis, type TestRedis } from "./support/redis.ts";
-import { makeClip } from "./support/clip.ts";
+import { startRedis, type TestRedis } from "../scripts/redis_server.ts";
+import { makeClip } from "../scripts/test_clip.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 
 const root = new URL("..", import.meta.url).pathname;

@@ -5,7 +5,7 @@
  * one line and leaves nothing behind.
  */
 
-import { makeClip, probeStreams } from "./support/clip.ts";
+import { makeClip, probeStreams } from "../scripts/test_clip.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 
 /** Asserts that `text` matches `pattern`. */

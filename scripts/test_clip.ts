@@ -1,12 +1,12 @@
 /**
- * Test clips made with ffmpeg from an example image: a window panning right
+ * Clips for tests and benchmarks, made with ffmpeg from an example image: a window panning right
  * across the photo (so the flow is known: the content moves left), with a
  * sine tone as audio.
  *
  * @module
  */
 
-const root = new URL("../../", import.meta.url).pathname;
+const root = new URL("../", import.meta.url).pathname;
 
 /** Options of {@linkcode makeClip}. */
 export interface ClipOptions {
@@ -22,6 +22,8 @@ export interface ClipOptions {
   audio?: boolean;
   /** The photo panned over (default examples/cat.jpg). */
   image?: string;
+  /** `pan` (default): the window moves right; `zoom`: it closes in on the centre, 2 % a frame. */
+  motion?: "pan" | "zoom";
 }
 
 /** Writes a panned clip of `examples/cat.jpg` to `path` (any container ffmpeg writes). */
@@ -44,8 +46,11 @@ export async function makeClip(path: string, options: ClipOptions = {}): Promise
     options.image ?? `${root}examples/cat.jpg`,
     ...(audio ? ["-f", "lavfi", "-i", `sine=frequency=440:duration=${seconds}`] : []),
     "-filter_complex",
-    // The photo at twice the frame's width; the window moves `pan` px per frame.
-    `[0:v]scale=${2 * width}:-2,crop=${width}:${height}:'n*${pan}':0,format=yuv420p[v]`,
+    options.motion === "zoom"
+      ? `[0:v]scale=${2 * width}:-2,zoompan=z='1+0.02*on':d=1:s=${width}x${height}:` +
+        `x='iw/2-iw/zoom/2':y='ih/2-ih/zoom/2',format=yuv420p[v]`
+      // The photo at twice the frame's width; the window moves `pan` px per frame.
+      : `[0:v]scale=${2 * width}:-2,crop=${width}:${height}:'n*${pan}':0,format=yuv420p[v]`,
     "-map",
     "[v]",
     ...(audio ? ["-map", "1:a", "-c:a", "aac"] : []),

@@ -1,5 +1,5 @@
 /**
- * A real `redis-server` for tests: started on a free loopback port with its
+ * A real `redis-server` for tests and benchmarks: started on a free loopback port with its
  * data in a temporary folder (append-only file on, so a restart keeps the
  * queue), stopped after. Skips are not offered: CI installs Redis.
  *
