@@ -55,6 +55,30 @@ export interface VideoSuiteOptions {
 }
 
 const STYLE = `${ROOT}examples/van_gogh.jpg`;
+/**
+ * A real clip under a free licence: people walking past a building, from
+ * OpenCV's samples (Debian's `opencv-doc`, Apache-2.0).
+ */
+const REAL_CLIP = "/usr/share/doc/opencv-doc/examples/data/vtest.avi";
+
+/** The first `frames` frames of `input`, losslessly. */
+async function firstFrames(input: string, output: string, frames: number): Promise<void> {
+  const out = await new Deno.Command("ffmpeg", {
+    args: [
+      "-loglevel",
+      "error",
+      "-y",
+      "-i",
+      input,
+      "-frames:v",
+      String(frames),
+      "-c:v",
+      "ffv1",
+      output,
+    ],
+  }).output();
+  if (!out.success) throw new Error(`ffmpeg: ${new TextDecoder().decode(out.stderr)}`);
+}
 
 /** Per-pair temporal errors of a folder of output frames against the input's flow. */
 async function pairErrors(inputs: RgbImage[], outputs: string): Promise<number[]> {
@@ -137,18 +161,19 @@ export async function videoSuite(options: VideoSuiteOptions = {}): Promise<Video
       "1",
       "--quiet",
     ];
-    for (
-      const clip of [
-        { name: "pan (cat)", motion: "pan" as const, image: `${ROOT}examples/cat.jpg` },
-        {
-          name: "zoom (astronaut)",
-          motion: "zoom" as const,
-          image: `${ROOT}examples/astronaut.jpg`,
-        },
-      ]
-    ) {
-      const path = `${dir}/${clip.motion}.mp4`;
-      await makeClip(path, { frames, width: size, motion: clip.motion, image: clip.image });
+    const clips: { name: string; motion: "pan" | "zoom" | "real"; image: string }[] = [
+      { name: "pan (cat)", motion: "pan", image: `${ROOT}examples/cat.jpg` },
+      { name: "zoom (astronaut)", motion: "zoom", image: `${ROOT}examples/astronaut.jpg` },
+    ];
+    if (await Deno.stat(REAL_CLIP).then(() => true, () => false)) {
+      clips.push({ name: "real (OpenCV's vtest.avi)", motion: "real", image: REAL_CLIP });
+    } else {
+      console.log(`(no real clip: apt-get install opencv-doc for ${REAL_CLIP})`);
+    }
+    for (const clip of clips) {
+      const path = `${dir}/${clip.motion}.mkv`;
+      if (clip.motion === "real") await firstFrames(REAL_CLIP, path, frames);
+      else await makeClip(path, { frames, width: size, motion: clip.motion, image: clip.image });
       const input = await openFrameInput(path, { size, workDir: `${dir}/${clip.motion}_in` });
       const inputs = await Promise.all(Array.from({ length: frames }, (_, t) => input.read(t)));
       const modes: [string, string[]][] = [
@@ -219,7 +244,7 @@ export async function videoSuite(options: VideoSuiteOptions = {}): Promise<Video
 
     // Throughput through Redis: one worker on every core, two workers on one core each.
     const redis = await startRedis();
-    const path = `${dir}/pan.mp4`;
+    const path = `${dir}/pan.mkv`;
     try {
       for (
         const [label, threads] of [["1 worker × 2 threads", [2]], ["2 workers × 1 thread", [

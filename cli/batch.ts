@@ -10,25 +10,15 @@
 
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, extname, join, resolve } from "node:path";
-import { parseRecipe, stylize } from "../mod.ts";
+import { stylize } from "../mod.ts";
 import { decodeImage, readImage, writeFileAtomic, writeImage } from "../io.ts";
-import {
-  applyFlags,
-  type Flag,
-  FLAGS,
-  helpText,
-  numberFlag,
-  parseCommandLine,
-  UsageError,
-} from "./args.ts";
+import { type Flag, FLAGS, helpText, numberFlag, parseCommandLine, UsageError } from "./args.ts";
 import { type Command, runCommand } from "./command.ts";
-import { openNetwork, pluginRegistry, readJson } from "./job_setup.ts";
+import { openNetwork, pluginRegistry, recipeFromFlags } from "./job_setup.ts";
 import { type InputFile, InputGuard } from "./input_guard.ts";
 import { autoMemory } from "./memory.ts";
-import { formatDuration, type ProgressMode, ProgressReporter } from "./progress.ts";
+import { formatDuration, progressMode, ProgressReporter } from "./progress.ts";
 import { VERSION } from "./version.ts";
-import { addSourcePlugins } from "./plugin_sources.ts";
-import { parseSources } from "../core/plugin_module.ts";
 import { batchId } from "./queued_frames.ts";
 import type { ImageJob } from "../queue/jobs.ts";
 import { runBatch } from "../queue/producer.ts";
@@ -113,14 +103,7 @@ async function batchCommand(argv: readonly string[], command: Command): Promise<
     }));
     return 0;
   }
-  const mode: ProgressMode = flags.json
-    ? "json"
-    : flags.quiet
-    ? "quiet"
-    : Deno.stderr.isTerminal()
-    ? "bar"
-    : "lines";
-  const reporter = command.reporter = new ProgressReporter(mode);
+  const reporter = command.reporter = new ProgressReporter(progressMode(flags));
   const outDir = flags.output as string | undefined;
   if (!outDir) throw new UsageError("missing the output folder: add -o DIR");
   if (!images.length) throw new UsageError("give the images to stylise (files or folders)");
@@ -131,24 +114,10 @@ async function batchCommand(argv: readonly string[], command: Command): Promise<
       "--plugin modules are not sent to workers: put the plugin in the recipe's sources",
     );
   }
-  const base = flags.recipe ? await readJson(flags.recipe as string, "--recipe") : {};
-  if (typeof base !== "object" || base === null || Array.isArray(base)) {
-    throw new UsageError(`--recipe ${flags.recipe}: must hold a JSON object`);
-  }
-  // The recipe's own plugin modules join before its plugin list is read.
-  const sources = parseSources((base as Record<string, unknown>).sources);
-  if (sources) {
-    addSourcePlugins(sources, registry, {
-      onNotice: (message) => {
-        console.error(`note: ${message}`);
-        reporter.json({ event: "notice", message });
-      },
-    });
-  }
-  const { recipe, uses } = parseRecipe(
-    applyFlags(base as Record<string, unknown>, flags, { plugins: registry, flags: BATCH_FLAGS }),
-    registry,
-  );
+  const { recipe, uses } = await recipeFromFlags(flags, registry, {
+    flags: BATCH_FLAGS,
+    reporter,
+  });
   if (uses.some((u) => u.plugin.spec.reference === "style") && !stylePaths.length) {
     throw new UsageError("give a style image with --style FILE");
   }

@@ -6,14 +6,23 @@
  * @module
  */
 
-import { BUILTIN_PLUGINS, IMAGE_LAYER, loadNetwork, type Plugin, type PluginUse } from "../mod.ts";
+import {
+  BUILTIN_PLUGINS,
+  IMAGE_LAYER,
+  loadNetwork,
+  parseRecipe,
+  type Plugin,
+  type PluginUse,
+  type Recipe,
+} from "../mod.ts";
 import type { NetworkDescription } from "../core/network/description.ts";
 import type { FeatureNetwork } from "../core/network/feature_network.ts";
 import { networkFromFile } from "../core/network/registry.ts";
 import { pluginLayers } from "../core/plugin.ts";
-import { isPlugin } from "../core/plugin_module.ts";
+import { isPlugin, parseSources } from "../core/plugin_module.ts";
 import { FileStore } from "../io.ts";
-import { UsageError } from "./args.ts";
+import { applyFlags, type CliArgs, type Flag, UsageError } from "./args.ts";
+import { addSourcePlugins } from "./plugin_sources.ts";
 import type { ProgressReporter } from "./progress.ts";
 
 /** A JSON file's value, or a usage error naming `what` (a flag). */
@@ -110,4 +119,40 @@ export async function openNetwork(
       }
     },
   });
+}
+
+/**
+ * The recipe the flags describe, over the `--recipe` file (or `fallback`
+ * without one), and its plugin uses. A recipe's own plugin modules join
+ * `registry` first, said on stderr whatever the progress mode (code is about
+ * to run).
+ */
+export async function recipeFromFlags(
+  flags: CliArgs["flags"],
+  registry: Map<string, Plugin>,
+  options: {
+    flags?: readonly Flag[];
+    fallback?: Record<string, unknown>;
+    reporter: ProgressReporter;
+  },
+): Promise<{ recipe: Recipe; uses: PluginUse[] }> {
+  const base = flags.recipe
+    ? await readJson(flags.recipe as string, "--recipe")
+    : options.fallback ?? {};
+  if (typeof base !== "object" || base === null || Array.isArray(base)) {
+    throw new UsageError(`--recipe ${flags.recipe}: must hold a JSON object`);
+  }
+  const sources = parseSources((base as Record<string, unknown>).sources);
+  if (sources) {
+    addSourcePlugins(sources, registry, {
+      onNotice: (message) => {
+        console.error(`note: ${message}`);
+        options.reporter.json({ event: "notice", message });
+      },
+    });
+  }
+  return parseRecipe(
+    applyFlags(base as Record<string, unknown>, flags, { plugins: registry, flags: options.flags }),
+    registry,
+  );
 }

@@ -10,16 +10,14 @@
 
 import { autoMemory, describeMemory } from "./memory.ts";
 import { basename, dirname, join } from "node:path";
-import { parseRecipe, type RgbImage, stylize } from "../mod.ts";
+import { type RgbImage, stylize } from "../mod.ts";
 import { checkWritable, formatOf, readImage, writeFileAtomic, writeImage } from "../io.ts";
-import { applyFlags, helpText, numberFlag, parseCommandLine, UsageError } from "./args.ts";
+import { helpText, numberFlag, parseCommandLine, UsageError } from "./args.ts";
 import { type InputFile, InputGuard } from "./input_guard.ts";
 import { checkMaskCount, listMaskFiles, maskFiles, readMasks, recipeMaskPaths } from "./masks.ts";
-import { addSourcePlugins } from "./plugin_sources.ts";
-import { parseSources } from "../core/plugin_module.ts";
-import { formatCost, formatDuration, type ProgressMode, ProgressReporter } from "./progress.ts";
+import { formatCost, formatDuration, progressMode, ProgressReporter } from "./progress.ts";
 import { type Command, runCommand } from "./command.ts";
-import { openNetwork, pluginRegistry, readJson } from "./job_setup.ts";
+import { openNetwork, pluginRegistry, recipeFromFlags } from "./job_setup.ts";
 import { videoMain } from "./video.ts";
 import { workerMain } from "./worker.ts";
 import { batchMain } from "./batch.ts";
@@ -69,14 +67,7 @@ async function imageCommand(argv: readonly string[], command: Command): Promise<
     console.log(`stylegram ${VERSION}`);
     return 0;
   }
-  const mode: ProgressMode = flags.json
-    ? "json"
-    : flags.quiet
-    ? "quiet"
-    : Deno.stderr.isTerminal()
-    ? "bar"
-    : "lines";
-  const reporter = command.reporter = new ProgressReporter(mode);
+  const reporter = command.reporter = new ProgressReporter(progressMode(flags));
 
   const output = flags.output as string | undefined;
   if (!output) throw new UsageError("missing the output file: add -o OUT.png");
@@ -88,25 +79,7 @@ async function imageCommand(argv: readonly string[], command: Command): Promise<
   // Without the flag, the backend takes every core.
   const threads = flags.threads === undefined ? undefined : numberFlag(flags, "threads");
 
-  const base = flags.recipe ? await readJson(flags.recipe as string, "--recipe") : {};
-  if (typeof base !== "object" || base === null || Array.isArray(base)) {
-    throw new UsageError(`--recipe ${flags.recipe}: must hold a JSON object`);
-  }
-  // The recipe's own plugin modules join before its plugin list is read.
-  const sources = parseSources((base as Record<string, unknown>).sources);
-  if (sources) {
-    addSourcePlugins(sources, registry, {
-      // Said whatever the progress mode: code is about to run.
-      onNotice: (message) => {
-        console.error(`note: ${message}`);
-        reporter.json({ event: "notice", message });
-      },
-    });
-  }
-  const { recipe, uses } = parseRecipe(
-    applyFlags(base as Record<string, unknown>, flags, { plugins: registry }),
-    registry,
-  );
+  const { recipe, uses } = await recipeFromFlags(flags, registry, { reporter });
 
   const texture = Boolean(flags.texture);
   const needsContent = uses.some((u) => u.plugin.spec.reference === "content");

@@ -13,6 +13,13 @@ export type ProgressMode = "bar" | "lines" | "json" | "quiet";
 
 const encoder = new TextEncoder();
 
+/** The mode the flags ask for: `--json`, `--quiet`, else a bar on a terminal and lines elsewhere. */
+export function progressMode(flags: Record<string, unknown>): ProgressMode {
+  if (flags.json) return "json";
+  if (flags.quiet) return "quiet";
+  return Deno.stderr.isTerminal() ? "bar" : "lines";
+}
+
 /** Seconds as `1m07s` / `12s`. */
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return "?";

@@ -10,24 +10,16 @@
 
 import { resolve } from "node:path";
 import { rm } from "node:fs/promises";
-import { BUILTIN_PLUGINS, integerOption, parseRecipe, temporal } from "../mod.ts";
+import { BUILTIN_PLUGINS, integerOption, temporal } from "../mod.ts";
 import { DEFAULT_PLUGINS } from "../core/recipe.ts";
-import { readImage } from "../io.ts";
-import {
-  applyFlags,
-  type Flag,
-  FLAGS,
-  helpText,
-  numberFlag,
-  parseCommandLine,
-  UsageError,
-} from "./args.ts";
+import { readImage, writeFileAtomic } from "../io.ts";
+import { type Flag, FLAGS, helpText, numberFlag, parseCommandLine, UsageError } from "./args.ts";
 import { type Command, runCommand } from "./command.ts";
-import { openNetwork, pluginRegistry, readJson } from "./job_setup.ts";
+import { openNetwork, pluginRegistry, recipeFromFlags } from "./job_setup.ts";
 import { type InputFile, InputGuard } from "./input_guard.ts";
-import { checkMaskCount, listMaskFiles, maskFiles, readMasks } from "./masks.ts";
+import { checkMaskCount, listMaskFiles, maskFiles, readMasks, recipeMaskPaths } from "./masks.ts";
 import { autoMemory, describeMemory } from "./memory.ts";
-import { formatDuration, type ProgressMode, ProgressReporter } from "./progress.ts";
+import { formatDuration, progressMode, ProgressReporter } from "./progress.ts";
 import { VERSION } from "./version.ts";
 import { checkFfmpeg, encodeVideo } from "../video/ffmpeg.ts";
 import {
@@ -145,14 +137,7 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
     }));
     return 0;
   }
-  const mode: ProgressMode = flags.json
-    ? "json"
-    : flags.quiet
-    ? "quiet"
-    : Deno.stderr.isTerminal()
-    ? "bar"
-    : "lines";
-  const reporter = command.reporter = new ProgressReporter(mode);
+  const reporter = command.reporter = new ProgressReporter(progressMode(flags));
 
   const [input, ...stylePaths] = args.images;
   if (!input) throw new UsageError("give the input video (or frames) and a style image");
@@ -163,16 +148,13 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
     throw new UsageError(`--fps needs a frame rate above 0, got ${flags.fps}`);
   }
 
-  const base = flags.recipe ? await readJson(flags.recipe as string, "--recipe") : {
-    plugins: [...DEFAULT_PLUGINS, { plugin: "temporal", weight: DEFAULT_TEMPORAL_WEIGHT }],
-  };
-  if (typeof base !== "object" || base === null || Array.isArray(base)) {
-    throw new UsageError(`--recipe ${flags.recipe}: must hold a JSON object`);
-  }
-  const { recipe, uses } = parseRecipe(
-    applyFlags(base as Record<string, unknown>, flags, { plugins: registry, flags: VIDEO_FLAGS }),
-    registry,
-  );
+  const { recipe, uses } = await recipeFromFlags(flags, registry, {
+    flags: VIDEO_FLAGS,
+    fallback: {
+      plugins: [...DEFAULT_PLUGINS, { plugin: "temporal", weight: DEFAULT_TEMPORAL_WEIGHT }],
+    },
+    reporter,
+  });
   if (!uses.some((u) => u.plugin.name === "temporal")) {
     reporter.say("no temporal term: every frame is stylised on its own (it will flicker)");
   }
@@ -195,6 +177,8 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
   ];
   const guard = await InputGuard.of(inputs);
   await guard.check("-o", output);
+  const saveRecipe = flags["save-recipe"] as string | undefined;
+  if (saveRecipe) await guard.check("--save-recipe", saveRecipe);
   if (isVideoPath(input) || isVideoPath(output)) await checkFfmpeg();
 
   const maxPixels = numberFlag(flags, "max-pixels");
@@ -234,7 +218,7 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
     onReadable: () => claimWorkDir(workDir, runRecord),
   });
   const chunks = planChunks(frames.count, chunkFrames, overlap);
-  const sink = openFrameOutput(output, workDir);
+  const sink = openFrameOutput(output, workDir, { quality: numberFlag(flags, "quality") });
   controller.signal.throwIfAborted();
 
   const memory = describeMemory(recipe.maxMemory);
@@ -362,6 +346,17 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
       signal: controller.signal,
     });
     if (!flags["keep-frames"]) await rm(workDir, { recursive: true, force: true });
+  }
+  if (saveRecipe) {
+    const { masks: _given, ...rest } = recipe;
+    const saved = {
+      ...rest,
+      ...(listMaskFiles(masks).length ? { masks: recipeMaskPaths(masks, saveRecipe) } : {}),
+    };
+    await writeFileAtomic(
+      saveRecipe,
+      new TextEncoder().encode(JSON.stringify(saved, null, 2) + "\n"),
+    );
   }
   const seconds = (performance.now() - started) / 1000;
   reporter.json({

@@ -18,6 +18,7 @@ import { runCommand } from "./command.ts";
 import { openNetwork } from "./job_setup.ts";
 import { addSourcePlugins } from "./plugin_sources.ts";
 import { ProgressReporter } from "./progress.ts";
+import { autoMemory } from "./memory.ts";
 import { type JobData, QUEUE_NAME, runJob } from "../queue/jobs.ts";
 import { redisBlobs } from "../queue/blobs.ts";
 import { connectRedis } from "../queue/redis.ts";
@@ -102,6 +103,7 @@ export function workerMain(argv: readonly string[]): Promise<number> {
           return network;
         },
         threads,
+        memory: autoMemory(),
         signal,
         onProgress: (done, total) => void job.updateProgress({ done, total }),
       });

@@ -72,6 +72,8 @@ export interface JobContext {
   network(name: string, uses: readonly PluginUse[], seed: number): Promise<FeatureNetwork>;
   /** CPU threads for the backend. */
   threads?: number;
+  /** Bytes a run whose budget is `auto` may take (large frames then go in tiles). */
+  memory?: number;
   /** Stops the job. */
   signal?: AbortSignal;
   /** Progress: items done of the job's items. */
@@ -120,6 +122,7 @@ export async function runJob(job: JobData, context: JobContext): Promise<void> {
   );
   const options = {
     threads: context.threads,
+    memory: context.memory,
     signal: context.signal,
     onNotice: context.onNotice,
   };

@@ -144,14 +144,20 @@ export interface FrameOutput {
   readonly dir?: string;
 }
 
-/** Stylised frames as image files: `path(index)` names frame `index`. */
-export function frameFiles(path: (index: number) => string): FrameSink {
+/**
+ * Stylised frames as image files: `path(index)` names frame `index`;
+ * `quality` is for JPEG and WebP files.
+ */
+export function frameFiles(
+  path: (index: number) => string,
+  options: { quality?: number } = {},
+): FrameSink {
   return {
     has: (index) => exists(path(index)),
     read: (index) => readImage(path(index)),
     write: async (index, image: RgbImage) => {
       await Deno.mkdir(dirname(path(index)), { recursive: true });
-      await writeImage(image, path(index));
+      await writeImage(image, path(index), options);
     },
   };
 }
@@ -161,12 +167,16 @@ export function frameFiles(path: (index: number) => string): FrameSink {
  * `workDir/output` until they are encoded; a pattern names each file; a
  * folder gets `000001.png`, ….
  */
-export function openFrameOutput(output: string, workDir: string): FrameOutput {
+export function openFrameOutput(
+  output: string,
+  workDir: string,
+  options: { quality?: number } = {},
+): FrameOutput {
   if (isVideoPath(output)) {
     const dir = join(workDir, "output");
     return { sink: frameFiles((i) => join(dir, frameName(i))), dir };
   }
-  if (NUMBER.test(output)) return { sink: frameFiles((i) => numbered(output, i + 1)) };
+  if (NUMBER.test(output)) return { sink: frameFiles((i) => numbered(output, i + 1), options) };
   return { sink: frameFiles((i) => join(output, frameName(i))), dir: output };
 }
 
