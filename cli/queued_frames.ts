@@ -1,8 +1,8 @@
 /**
  * A video's chunks on the job queue: the producer's side of `cli.ts video
  * --redis`. The input frames and style images go to Redis, one job per chunk,
- * and each chunk's frames come back into the run's frame folder as its job
- * finishes, so a producer that stops (or a Redis that restarts) loses nothing:
+ * and each chunk's frames (and warm-up frames) come back into the run's work
+ * folder as its job finishes, so a producer that stops (or a Redis that restarts) loses nothing:
  * running the same command again collects what is done and waits for the rest.
  *
  * @module
@@ -39,8 +39,10 @@ export interface QueuedFrames {
   frames: FrameInput;
   /** The style images' files. */
   styles: readonly string[];
-  /** Where the stylised frames go. */
-  sink: FrameSink;
+  /** Where each chunk's frames go. */
+  chain: FrameSink;
+  /** Where each chunk's warm-up frames go. */
+  warmups: FrameSink;
 }
 
 /** Runs a video's chunks on the queue and collects their frames into `sink`. */
@@ -49,7 +51,7 @@ export async function queueFrames(
   spec: QueuedFrames,
   options: { signal?: AbortSignal; onProgress?: (progress: BatchProgress) => void },
 ): Promise<void> {
-  const { frames, sink } = spec;
+  const { frames, chain, warmups } = spec;
   const jobs: FramesJob[] = spec.chunks.map((c) => ({
     kind: "frames",
     batch: spec.batch,
@@ -58,14 +60,18 @@ export async function queueFrames(
     count: frames.count,
     ...c,
   }));
-  const range = (job: FramesJob) =>
-    Array.from({ length: job.to - job.from }, (_, i) => job.from + i);
+  const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);
+  /** Each frame a chunk stores, and where it goes here. */
+  const stored = (job: FramesJob) => [
+    ...range(job.from - job.warmup, job.from).map((i) => ({ i, key: `warm:${i}`, sink: warmups })),
+    ...range(job.from, job.to).map((i) => ({ i, key: `out:${i}`, sink: chain })),
+  ];
   await runBatch(redis, {
     batch: spec.batch,
     jobs,
     items: (job) => (job as FramesJob).to - (job as FramesJob).from,
     collected: async (job) => {
-      for (const i of range(job as FramesJob)) if (!(await sink.has(i))) return false;
+      for (const { i, sink } of stored(job as FramesJob)) if (!(await sink.has(i))) return false;
       return true;
     },
     upload: async (blobs) => {
@@ -80,11 +86,11 @@ export async function queueFrames(
       }
     },
     collect: async (job, blobs) => {
-      for (const i of range(job as FramesJob)) {
+      for (const { i, key, sink } of stored(job as FramesJob)) {
         if (await sink.has(i)) continue;
-        const bytes = await blobs.get(`out:${i}`);
-        if (!bytes) throw new Error(`frame ${i + 1} is missing in Redis after its job finished`);
-        await sink.write(i, await decodeImage(bytes, `frame ${i + 1}`));
+        const bytes = await blobs.get(key);
+        if (!bytes) throw new Error(`${key} is missing in Redis after its job finished`);
+        await sink.write(i, await decodeImage(bytes, key));
       }
     },
   }, options);

@@ -8,7 +8,7 @@
  * @module
  */
 
-import { resolve } from "node:path";
+import { join, resolve } from "node:path";
 import { rm } from "node:fs/promises";
 import { BUILTIN_PLUGINS, integerOption, temporal } from "../mod.ts";
 import { DEFAULT_PLUGINS } from "../core/recipe.ts";
@@ -24,13 +24,15 @@ import { VERSION } from "./version.ts";
 import { checkFfmpeg, encodeVideo } from "../video/ffmpeg.ts";
 import {
   claimWorkDir,
+  frameFiles,
+  frameName,
   isVideoPath,
   openFrameInput,
   openFrameOutput,
   workDirFor,
 } from "../video/frame_files.ts";
 import { stylizeFrames } from "../video/stylize_frames.ts";
-import { planChunks } from "../queue/jobs.ts";
+import { assembleFrames, planChunks } from "../video/chunks.ts";
 import { connectRedis } from "../queue/redis.ts";
 import { batchId, queueFrames } from "./queued_frames.ts";
 
@@ -78,8 +80,8 @@ export const VIDEO_FLAGS: readonly Flag[] = [
     name: "chunk-overlap",
     value: "N",
     section: "video",
-    help: "warm-up frames a chunk makes (not kept) before its first frame, so chunk seams " +
-      "do not flicker",
+    help: "frames of the chunk before that a chunk makes first; the seam cross-fades " +
+      "between the two over them",
     shown: String(DEFAULT_CHUNK_OVERLAP),
     spec: integerOption({
       default: DEFAULT_CHUNK_OVERLAP,
@@ -98,7 +100,8 @@ export const VIDEO_FLAGS: readonly Flag[] = [
   {
     name: "keep-frames",
     section: "video",
-    help: "keep the work folder of a video output (its frames) after the video is written",
+    help: "keep the work folder (the frames of a video output, the chunks' own frames) after " +
+      "the output is written",
   },
 ];
 
@@ -219,6 +222,10 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
   });
   const chunks = planChunks(frames.count, chunkFrames, overlap);
   const sink = openFrameOutput(output, workDir, { quality: numberFlag(flags, "quality") });
+  // With seams to blend, the chunks' own frames wait in the work folder.
+  const blended = chunks.some((c) => c.warmup > 0);
+  const chain = blended ? frameFiles((i) => join(workDir, "chain", frameName(i))) : sink.sink;
+  const warmups = frameFiles((i) => join(workDir, "warmup", frameName(i)));
   controller.signal.throwIfAborted();
 
   const memory = describeMemory(recipe.maxMemory);
@@ -249,7 +256,8 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
         chunks,
         frames,
         styles: stylePaths,
-        sink: sink.sink,
+        chain,
+        warmups,
         batch: await batchId(runRecord),
       }, {
         signal: controller.signal,
@@ -284,7 +292,8 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
         masks: guidance,
         settings: { ...runSettings, previewEvery: 0 },
         frames,
-        outputs: sink.sink,
+        outputs: chain,
+        warmups,
         range,
       }, {
         signal: controller.signal,
@@ -334,6 +343,12 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
       tally.warnings.push(...result.warnings);
     }
   }
+  if (blended) {
+    reporter.say(`blending the ${chunks.length - 1} chunk seam(s)`);
+    await assembleFrames(chunks, { chain, warmups, final: sink.sink }, {
+      signal: controller.signal,
+    });
+  }
   controller.signal.throwIfAborted();
   reporter.finish();
 
@@ -346,6 +361,11 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
       signal: controller.signal,
     });
     if (!flags["keep-frames"]) await rm(workDir, { recursive: true, force: true });
+  } else if (!flags["keep-frames"]) {
+    // The frames are out: the chunks' own frames are done with.
+    for (const folder of ["chain", "warmup"]) {
+      await rm(join(workDir, folder), { recursive: true, force: true });
+    }
   }
   if (saveRecipe) {
     const { masks: _given, ...rest } = recipe;

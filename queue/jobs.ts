@@ -1,7 +1,7 @@
 /**
  * The jobs of a batch and how a worker does one. A batch is a set of jobs
  * sharing a recipe and style images; its images travel through Redis as
- * blobs (`in:N`, `style:K`, `out:N`), so a worker on any machine that reaches
+ * blobs (`in:N`, `style:K`, `out:N`, `warm:N`), so a worker on any machine that reaches
  * Redis can take a job. Doing a job is idempotent: an output already stored
  * is kept, so a job retried after a worker died goes on where it stopped and
  * no frame is made twice over.
@@ -12,7 +12,7 @@
 import { type PluginUse, type RgbImage, stylize } from "../mod.ts";
 import type { FeatureNetwork } from "../core/network/feature_network.ts";
 import { decodeImage, encodeImage } from "../io.ts";
-import { type FrameSink, type FrameSource, stylizeFrames } from "../video/stylize_frames.ts";
+import { type FrameSink, stylizeFrames } from "../video/stylize_frames.ts";
 
 /** The queue's name in Redis. */
 export const QUEUE_NAME = "stylegram";
@@ -96,15 +96,12 @@ async function decoded(blobs: Blobs, key: string, batch: string): Promise<RgbIma
 /** PNG bytes of an image (lossless, so a chained frame reads back as stored). */
 const png = (image: RgbImage) => encodeImage(image, "frame.png");
 
-/** Frames of a batch as a source and a sink over its blobs. */
-function frameBlobs(blobs: Blobs, job: FramesJob): { source: FrameSource; sink: FrameSink } {
+/** Frames stored as blobs `PREFIX:N`. */
+function frameBlobs(blobs: Blobs, job: FramesJob, prefix: string): FrameSink {
   return {
-    source: { count: job.count, read: (i) => decoded(blobs, `in:${i}`, job.batch) },
-    sink: {
-      has: (i) => blobs.has(`out:${i}`),
-      read: (i) => decoded(blobs, `out:${i}`, job.batch),
-      write: async (i, image) => await blobs.set(`out:${i}`, await png(image)),
-    },
+    has: (i) => blobs.has(`${prefix}:${i}`),
+    read: (i) => decoded(blobs, `${prefix}:${i}`, job.batch),
+    write: async (i, image) => await blobs.set(`${prefix}:${i}`, await png(image)),
   };
 }
 
@@ -138,14 +135,14 @@ export async function runJob(job: JobData, context: JobContext): Promise<void> {
     await blobs.set(`out:${job.index}`, await png(result.image));
     return;
   }
-  const { source, sink } = frameBlobs(blobs, job);
   await stylizeFrames({
     network,
     plugins: uses,
     styles,
     settings,
-    frames: source,
-    outputs: sink,
+    frames: { count: job.count, read: (i) => decoded(blobs, `in:${i}`, job.batch) },
+    outputs: frameBlobs(blobs, job, "out"),
+    warmups: frameBlobs(blobs, job, "warm"),
     range: { from: job.from, to: job.to, warmup: job.warmup },
   }, {
     ...options,
@@ -153,21 +150,4 @@ export async function runJob(job: JobData, context: JobContext): Promise<void> {
       if (e.type === "frame" && e.status !== "warmup") context.onProgress?.(e.done, e.frames);
     },
   });
-}
-
-/**
- * Chunks of `count` frames, `size` each (0: one chunk), each starting with
- * `overlap` warm-up frames of the chunk before it.
- */
-export function planChunks(
-  count: number,
-  size: number,
-  overlap: number,
-): { from: number; to: number; warmup: number }[] {
-  const step = size > 0 ? size : count;
-  const chunks = [];
-  for (let from = 0; from < count; from += step) {
-    chunks.push({ from, to: Math.min(count, from + step), warmup: Math.min(from, overlap) });
-  }
-  return chunks;
 }

@@ -2,7 +2,8 @@
  * The video driver on a panned sequence with the tiny network: the temporal
  * term lowers flicker against frames stylised on their own, a resumed run
  * makes the same frames as an uninterrupted one, and a chunk with warm-up
- * frames writes only its own frames.
+ * frames writes only its own frames, and chunk seams cross-fade over the
+ * warm-up frames.
  */
 
 import { content, type RgbImage, rgbImage, style, temporal, tv } from "../mod.ts";
@@ -10,7 +11,8 @@ import { FeatureNetwork } from "../core/network/feature_network.ts";
 import { randomWeights } from "../core/network/random_weights.ts";
 import { TINY } from "../core/network/tiny.ts";
 import { uniform } from "../core/random.ts";
-import { type FrameSource, stylizeFrames } from "../video/stylize_frames.ts";
+import { type FrameSink, type FrameSource, stylizeFrames } from "../video/stylize_frames.ts";
+import { assembleFrames, planChunks, seamWeight } from "../video/chunks.ts";
 import { frameFiles, frameName } from "../video/frame_files.ts";
 import { opticalFlow } from "../video/flow.ts";
 import { flowReliability } from "../video/reliability.ts";
@@ -144,4 +146,35 @@ Deno.test("a chunk with warm-up frames writes only its own frames", async () => 
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("chunks: the plan, the seam weights, and a cross-faded overlap", async () => {
+  assertEquals(planChunks(10, 4, 2), [
+    { from: 0, to: 4, warmup: 0 },
+    { from: 4, to: 8, warmup: 2 },
+    { from: 8, to: 10, warmup: 2 },
+  ]);
+  assertEquals(planChunks(5, 0, 3), [{ from: 0, to: 5, warmup: 0 }]);
+  assertEquals(planChunks(6, 2, 5).map((c) => c.warmup), [0, 2, 2]);
+  const chunks = planChunks(8, 4, 2);
+  // Frames 2 and 3 fade towards chunk 2's warm-up frames: ⅓, ⅔.
+  assertEquals([1, 2, 3, 4].map((i) => seamWeight(chunks, i)), [0, 1 / 3, 2 / 3, 0]);
+  const flat = (v: number) => rgbImage(2, 2, new Float32Array(12).fill(v));
+  const memory = (values: Record<number, number>): FrameSink => {
+    const store = new Map<number, RgbImage>(
+      Object.entries(values).map(([k, v]) => [Number(k), flat(v)]),
+    );
+    return {
+      has: (i) => Promise.resolve(store.has(i)),
+      read: (i) => Promise.resolve(store.get(i)!),
+      write: (i, image) => Promise.resolve(void store.set(i, image)),
+    };
+  };
+  const chain = memory({ 0: 0, 1: 0, 2: 0, 3: 0, 4: 0.9, 5: 0.9, 6: 0.9, 7: 0.9 });
+  const warmups = memory({ 2: 0.6, 3: 0.6 });
+  const final = memory({ 0: 0.5 }); // already made: kept
+  await assembleFrames(chunks, { chain, warmups, final });
+  const got = [];
+  for (let i = 0; i < 8; i++) got.push(Math.round((await final.read(i)).data[0] * 1000) / 1000);
+  assertEquals(got, [0.5, 0, 0.2, 0.4, 0.9, 0.9, 0.9, 0.9]);
 });

@@ -5,7 +5,8 @@
  * temporal term every frame is stylised on its own. Frames already in the
  * sink are kept and skipped, so a run resumes where it stopped; a range of
  * frames can start with warm-up frames before it (the overlap of a chunk),
- * stylised but not written, so that the chain is settled at its first frame.
+ * kept apart from the frames, so that the chain is settled at its first
+ * frame and its seam with the chunk before can be blended.
  *
  * Runtime-agnostic: frames come from a {@linkcode FrameSource} and go to a
  * {@linkcode FrameSink}.
@@ -55,7 +56,7 @@ export type FrameEvent =
     frames: number;
     /** Frames of the range done so far (made or skipped). */
     done: number;
-    /** `made`: stylised now; `skipped`: already in the sink; `warmup`: made, not written. */
+    /** `made`: stylised now; `skipped`: already in the sink; `warmup`: a warm-up frame made. */
     status: "made" | "skipped" | "warmup";
     /** Seconds this frame took. */
     seconds: number;
@@ -80,6 +81,12 @@ export interface FramesJob {
   outputs: FrameSink;
   /** The frames to make, `[from, to)` (default all), and warm-up frames before `from`. */
   range?: { from: number; to: number; warmup?: number };
+  /**
+   * Where warm-up frames go (kept, so a resumed chunk skips them, and so its
+   * seam with the chunk before can be blended; `assembleFrames`). Without
+   * it they are made and dropped.
+   */
+  warmups?: FrameSink;
 }
 
 /** Options of {@linkcode stylizeFrames}. */
@@ -143,18 +150,22 @@ export async function stylizeFrames(
   for (let i = start; i < to; i++) {
     options.signal?.throwIfAborted();
     const warmup = i < from;
-    if (!warmup && await job.outputs.has(i)) {
-      result.skipped++;
-      done++;
-      emit({ type: "frame", frame: i, frames: to - from, done, status: "skipped", seconds: 0 });
+    const sink = warmup ? job.warmups : job.outputs;
+    if (sink && await sink.has(i)) {
+      if (!warmup) {
+        result.skipped++;
+        done++;
+        emit({ type: "frame", frame: i, frames: to - from, done, status: "skipped", seconds: 0 });
+      }
       // The next frame chains on to this one (read only if it will be made).
       previous = undefined;
       continue;
     }
     const t0 = performance.now();
     const frame = await job.frames.read(i);
-    if (chained && !previous && i > start && (await job.outputs.has(i - 1))) {
-      previous = { output: await job.outputs.read(i - 1), frame: await job.frames.read(i - 1) };
+    const before = i - 1 < from ? job.warmups : job.outputs;
+    if (chained && !previous && i > start && before && (await before.has(i - 1))) {
+      previous = { output: await before.read(i - 1), frame: await job.frames.read(i - 1) };
     }
     const warped = chained && previous
       ? await warpedPrevious(previous.output, previous.frame, frame)
@@ -180,11 +191,11 @@ export async function stylizeFrames(
     });
     result.warnings.push(...warnings.map((w) => `frame ${i + 1}: ${w}`));
     let output = image;
-    if (!warmup) {
-      await job.outputs.write(i, image);
+    if (sink) {
+      await sink.write(i, image);
       // The next frame chains on to what was stored (8-bit in an image
       // file), so a resumed or chunked run makes the same frames as one run.
-      output = await job.outputs.read(i);
+      output = await sink.read(i);
     }
     result.made++;
     if (!warmup) done++;
