@@ -37,7 +37,7 @@ import { connectRedis } from "../queue/redis.ts";
 import { batchId, queueFrames } from "./queued_frames.ts";
 
 /** The temporal term's weight when neither a recipe nor a flag sets it. */
-export const DEFAULT_TEMPORAL_WEIGHT = 200;
+export const DEFAULT_TEMPORAL_WEIGHT = 30;
 
 /** Frames per chunk when chunks go to workers. */
 const DEFAULT_CHUNK_FRAMES = 12;
