@@ -121,14 +121,22 @@ export function workerMain(argv: readonly string[]): Promise<number> {
       worker.on("completed", () => void worker.close());
       worker.on("failed", () => void worker.close());
     }
-    const stop = () => void worker.close();
+    // The first signal lets the job in hand finish; a second one stops at once
+    // (the job's lock runs out and another worker takes it over).
+    let signals = 0;
+    const stop = () => {
+      if (++signals > 1) Deno.exit(130);
+      say("stopping after the job in hand (signal again to stop now)");
+      void worker.close();
+    };
     Deno.addSignalListener("SIGTERM", stop);
-    controller.signal.addEventListener("abort", stop);
+    Deno.addSignalListener("SIGINT", stop);
     say(`waiting for jobs on ${values.redis} (queue ${QUEUE_NAME})`);
     try {
       await worker.run();
     } finally {
       Deno.removeSignalListener("SIGTERM", stop);
+      Deno.removeSignalListener("SIGINT", stop);
       await worker.close();
       redis.disconnect();
     }

@@ -5,6 +5,7 @@
  * stderr, a non-zero exit and no output file.
  */
 
+import { ownLines, runCli } from "./support/cli_run.ts";
 import sharp from "sharp";
 import { assert, assertEquals } from "./support/assert.ts";
 import { bombPng } from "./support/png.ts";
@@ -37,39 +38,9 @@ async function makeImages() {
 }
 await makeImages();
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function cli(args: string[], options: { signalAfter?: RegExp } = {}): Promise<Run> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}cli.ts`, ...args],
-    cwd: dir,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).spawn();
-  const decoder = new TextDecoder();
-  let stdout = "";
-  const reading = (async () => {
-    for await (const chunk of child.stdout) {
-      stdout += decoder.decode(chunk);
-      if (options.signalAfter?.test(stdout)) {
-        child.kill("SIGINT");
-        options.signalAfter = undefined;
-      }
-    }
-  })();
-  const stderrText = new Response(child.stderr).text();
-  const status = await child.status;
-  await reading;
-  return { code: status.code, stdout, stderr: await stderrText };
-}
-
-/** The lines stylegram itself wrote to stderr (not Deno's own download notes). */
-const ownLines = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("stylegram:"));
+/** Runs the CLI in the test folder. */
+const cli = (args: string[], options: { signalAfter?: RegExp } = {}) =>
+  runCli(args, { cwd: dir, ...options });
 
 const fast = [
   "--network",

@@ -5,6 +5,7 @@
  * one line and leaves nothing behind.
  */
 
+import { ownLines, runCli } from "./support/cli_run.ts";
 import { makeClip, probeStreams } from "../scripts/test_clip.ts";
 import { assert, assertEquals } from "./support/assert.ts";
 
@@ -32,43 +33,15 @@ const fast = [
   "1",
 ];
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-async function video(
+/** Runs `cli.ts video` in the test folder. */
+const video = (
   args: string[],
   options: { interruptAfter?: RegExp; env?: Record<string, string> } = {},
-): Promise<Run> {
-  const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${root}cli.ts`, "video", ...args],
-    cwd: dir,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1", ...options.env },
-  }).spawn();
-  const decoder = new TextDecoder();
-  let stdout = "";
-  const reading = (async () => {
-    for await (const chunk of child.stdout) {
-      stdout += decoder.decode(chunk);
-      if (options.interruptAfter?.test(stdout)) {
-        child.kill("SIGINT");
-        options.interruptAfter = undefined;
-      }
-    }
-  })();
-  const stderr = new Response(child.stderr).text();
-  const status = await child.status;
-  await reading;
-  return { code: status.code, stdout, stderr: await stderr };
-}
+) =>
+  runCli(["video", ...args], { cwd: dir, signalAfter: options.interruptAfter, env: options.env });
 
 const events = (stdout: string) => stdout.trim().split("\n").map((l) => JSON.parse(l));
 const exists = (path: string) => Deno.stat(path).then(() => true, () => false);
-const ownLines = (stderr: string) => stderr.split("\n").filter((l) => l.startsWith("stylegram:"));
 
 Deno.test("a clip becomes a stylised clip with its frame count, frame rate and audio", async () => {
   const out = `${dir}/out.mp4`;

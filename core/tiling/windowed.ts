@@ -186,16 +186,18 @@ export class WindowedStatistics {
     const image = w.layers.get(IMAGE_LAYER)!;
     const top = image.rows.start + this.#plan.padding - w.rows.start;
     const left = image.columns.start + this.#plan.padding - w.columns.start;
-    // The window is padded already; its raw pixels are the image's part of it.
-    const read = featureReader(this.#network, pixels, netLayers, {
-      pooling: this.#pooling,
-      inputPadding: 0,
-      pixels: slice(pixels, {
-        starts: [top, left],
-        ends: [top + image.rows.count, left + image.columns.count],
-        axes: [2, 3],
-      }),
-    });
+    // A window is padded already; its raw pixels are the image's part of it.
+    const windowReader = (window: Tensor) =>
+      featureReader(this.#network, window, netLayers, {
+        pooling: this.#pooling,
+        inputPadding: 0,
+        pixels: slice(window, {
+          starts: [top, left],
+          ends: [top + image.rows.count, left + image.columns.count],
+          axes: [2, 3],
+        }),
+      });
+    const read = windowReader(pixels);
     const masks = new Map<string, [number, string]>();
     const maskInputs = new Map<string, Tensor>();
     const references = new Map<string, [number, string]>();
@@ -228,17 +230,8 @@ export class WindowedStatistics {
               // The reference's window through the network, in this window's graph.
               if (!ref.read) {
                 const name = `reference_window${ref.n}`;
-                const window = input(name, pixels.shape);
                 referencePixels.set(name, p);
-                ref.read = featureReader(this.#network, window, this.#layers, {
-                  pooling: this.#pooling,
-                  inputPadding: 0,
-                  pixels: slice(window, {
-                    starts: [top, left],
-                    ends: [top + image.rows.count, left + image.columns.count],
-                    axes: [2, 3],
-                  }),
-                });
+                ref.read = windowReader(input(name, pixels.shape));
               }
               return ref.read(layer);
             }
