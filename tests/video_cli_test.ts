@@ -1,8 +1,8 @@
 /**
  * `cli.ts video` end to end with the real ffmpeg: a clip in, a clip out with
  * the same frame count, rate and audio; folders and patterns of frames; a
- * run stopped with Ctrl-C resumes and keeps its frames; and bad input gets
- * one line and leaves nothing behind.
+ * run stopped with Ctrl-C resumes and keeps its frames; bad input gets one
+ * line and leaves nothing behind; and `batch` makes one image per input.
  */
 
 import { ownLines, runCli } from "./support/cli_run.ts";
@@ -187,3 +187,49 @@ Deno.test("usage mistakes exit 2: no style, no output, image-only flags", async 
 });
 
 globalThis.addEventListener("unload", () => Deno.removeSync(dir, { recursive: true }));
+
+Deno.test("batch: one PNG per image, kept ones skipped, clashing names and a missing style refused", async () => {
+  const batch = (args: string[]) => runCli(["batch", ...args], { cwd: dir });
+  const images = `${dir}/photos`;
+  await Deno.mkdir(images, { recursive: true });
+  await Deno.copyFile(`${root}examples/cat.jpg`, `${images}/cat.jpg`);
+  await Deno.copyFile(`${root}examples/astronaut.jpg`, `${images}/astronaut.jpg`);
+  const first = await batch([
+    images,
+    "--style",
+    style,
+    "-o",
+    `${dir}/styled_batch`,
+    "--json",
+    ...fast,
+  ]);
+  assertEquals(first.code, 0, first.stderr);
+  const made = events(first.stdout).filter((e) => e.event === "image");
+  assertEquals(made.map((e) => e.status), ["made", "made"]);
+  assertEquals(
+    [...Deno.readDirSync(`${dir}/styled_batch`)].map((e) => e.name).sort(),
+    ["astronaut.png", "cat.png"],
+  );
+  const again = await batch([
+    images,
+    "--style",
+    style,
+    "-o",
+    `${dir}/styled_batch`,
+    "--json",
+    ...fast,
+  ]);
+  assertEquals(again.code, 0, again.stderr);
+  assertEquals(events(again.stdout).filter((e) => e.event === "image").map((e) => e.status), [
+    "kept",
+    "kept",
+  ]);
+  await Deno.copyFile(`${root}examples/cat.jpg`, `${images}/cat.png`);
+  const clash = await batch([images, "--style", style, "-o", `${dir}/clash`, ...fast]);
+  assertEquals(clash.code, 2, clash.stderr);
+  assertMatch(ownLines(clash.stderr)[0], /would both be written to .*cat\.png/);
+  const noStyle = await batch([`${root}examples/cat.jpg`, "-o", `${dir}/nostyle`, ...fast]);
+  assertEquals(noStyle.code, 2, noStyle.stderr);
+  assertMatch(ownLines(noStyle.stderr)[0], /--style FILE/);
+  assertEquals(await exists(`${dir}/nostyle`), false);
+});
