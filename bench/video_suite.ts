@@ -4,9 +4,10 @@
  * - Flow: Farnebäck's optical flow (opencv-js), ms per frame pair by size.
  * - Flicker: the mean temporal error between consecutive output frames after
  *   warping by the input's flow, on reliable pixels (0–255), frames
- *   stylised on their own against the temporal term, on a panned and a
- *   zoomed clip of example photos; with the style score (the style term of
- *   each output frame, InceptionV3, mean over frames) of both.
+ *   stylised on their own against the temporal term (the previous frame,
+ *   and long-term: 1, 2 and 4 frames back), on a panned and a zoomed clip of
+ *   example photos and a real clip; with the style score (the style term of
+ *   each output frame, InceptionV3, mean over frames) of each.
  * - Chunks: flicker over chunk seams against inside chunks, a hard cut
  *   against seams cross-faded over 2 and 4 warm-up frames.
  * - Throughput: frames per minute through Redis with one worker (all cores)
@@ -179,6 +180,7 @@ export async function videoSuite(options: VideoSuiteOptions = {}): Promise<Video
       const modes: [string, string[]][] = [
         ["independent", ["--temporal-weight", "0"]],
         ["temporal", []],
+        ["long-term 1,2,4", ["--temporal-frames", "1,2,4"]],
       ];
       for (const [mode, extra] of modes) {
         const out = `${dir}/${clip.motion}_${mode}`;

@@ -35,6 +35,8 @@ export interface QueuedFrames {
   recipe: Recipe;
   /** The chunks. */
   chunks: { from: number; to: number; warmup: number }[];
+  /** How many frames back the temporal term looks. */
+  earlier: number[];
   /** The input frames. */
   frames: FrameInput;
   /** The style images' files. */
@@ -58,6 +60,7 @@ export async function queueFrames(
     recipe: spec.recipe as unknown as Record<string, unknown>,
     styles: spec.styles.length,
     count: frames.count,
+    earlier: spec.earlier,
     ...c,
   }));
   const range = (from: number, to: number) => Array.from({ length: to - from }, (_, i) => from + i);

@@ -39,6 +39,9 @@ import { batchId, queueFrames } from "./queued_frames.ts";
 /** The temporal term's weight when neither a recipe nor a flag sets it. */
 export const DEFAULT_TEMPORAL_WEIGHT = 30;
 
+/** How many frames back the temporal cost looks by default. */
+const DEFAULT_EARLIER = [1];
+
 /** Frames per chunk when chunks go to workers. */
 const DEFAULT_CHUNK_FRAMES = 12;
 /** Warm-up frames before a chunk's first frame. */
@@ -59,6 +62,14 @@ export const VIDEO_FLAGS: readonly Flag[] = [
       "(--cost temporal=W)",
     shown: String(DEFAULT_TEMPORAL_WEIGHT),
     cost: { plugin: "temporal" },
+  },
+  {
+    name: "temporal-frames",
+    value: "J,J,…",
+    section: "video",
+    help: "how many frames back the temporal cost looks: 1 is the previous frame; 1,2,4 also " +
+      "holds what the previous frame could not see to older frames (long-term consistency)",
+    shown: DEFAULT_EARLIER.join(","),
   },
   {
     name: "fps",
@@ -194,6 +205,15 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
   const chunkFrames = numberFlag(flags, "chunk-frames", VIDEO_FLAGS) ||
     (redisUrl ? DEFAULT_CHUNK_FRAMES : 0);
   const overlap = numberFlag(flags, "chunk-overlap", VIDEO_FLAGS);
+  const earlier = flags["temporal-frames"] === undefined
+    ? DEFAULT_EARLIER
+    : String(flags["temporal-frames"]).split(",").map((t) => Number(t.trim()));
+  if (!earlier.length || earlier.some((j) => !Number.isInteger(j) || j < 1 || j > 1000)) {
+    throw new UsageError(
+      `--temporal-frames needs whole numbers of frames back, 1 to 1000, comma-separated ` +
+        `(e.g. 1,2,4), got ${flags["temporal-frames"]}`,
+    );
+  }
   if (redisUrl) {
     if (pluginModules.length) {
       throw new UsageError(
@@ -212,6 +232,7 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
     styles: stylePaths.map((p) => resolve(p)),
     recipe: settings,
     ...(chunkFrames ? { chunks: { frames: chunkFrames, overlap } } : {}),
+    ...(earlier.join() === "1" ? {} : { earlier }),
   };
   const frames = await openFrameInput(input, {
     size: recipe.size,
@@ -254,6 +275,7 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
       await queueFrames(redis, {
         recipe,
         chunks,
+        earlier,
         frames,
         styles: stylePaths,
         chain,
@@ -294,6 +316,7 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
         frames,
         outputs: chain,
         warmups,
+        earlier,
         range,
       }, {
         signal: controller.signal,

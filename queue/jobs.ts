@@ -47,6 +47,8 @@ export interface FramesJob extends BatchJob {
   warmup: number;
   /** Frames in the video. */
   count: number;
+  /** How many frames back the temporal term looks (`FramesJob.earlier` of the driver). */
+  earlier: number[];
 }
 
 /** A job's data. */
@@ -143,6 +145,7 @@ export async function runJob(job: JobData, context: JobContext): Promise<void> {
     frames: { count: job.count, read: (i) => decoded(blobs, `in:${i}`, job.batch) },
     outputs: frameBlobs(blobs, job, "out"),
     warmups: frameBlobs(blobs, job, "warm"),
+    earlier: job.earlier,
     range: { from: job.from, to: job.to, warmup: job.warmup },
   }, {
     ...options,

@@ -2,7 +2,8 @@
  * Optical flow and what the video driver builds on it: Farnebäck's flow
  * recovers a known shift, warping equals a plain bilinear loop, the
  * forward/backward consistency check marks disocclusions, borders and motion
- * boundaries, and the flicker measure is the plain mean difference.
+ * boundaries, the flicker measure is the plain mean difference, and a region
+ * the previous frame could not see takes an older output (long-term).
  */
 
 import { maskImage, type RgbImage, rgbImage } from "../mod.ts";
@@ -10,6 +11,7 @@ import { type Flow, opticalFlow } from "../video/flow.ts";
 import { warpImage } from "../video/warp.ts";
 import { flowReliability } from "../video/reliability.ts";
 import { temporalError } from "../video/flicker.ts";
+import { warpedPrevious } from "../video/warped_previous.ts";
 import { uniform } from "../core/random.ts";
 import { assert, assertAlmostEquals, assertEquals, assertRejects } from "./support/assert.ts";
 
@@ -150,4 +152,30 @@ Deno.test("temporal error is the plain mean difference over reliable pixels, in 
   const got = temporalError(previous, current, { backward: flow, reliability });
   assertAlmostEquals(got, (255 * sum) / count, 1e-4);
   assertEquals(temporalError(current, current, { backward: flow, reliability }), 0);
+});
+
+Deno.test("long-term: a region the previous frame could not see takes an older output", async () => {
+  const w = 96;
+  const h = 72;
+  const scene = texture(w, h, 0, 0);
+  // The previous frame has a flat square over the middle; the one before it does not.
+  const occluded = rgbImage(w, h, Float32Array.from(scene.data));
+  for (let c = 0; c < 3; c++) {
+    for (let y = 24; y < 48; y++) {
+      for (let x = 36; x < 60; x++) occluded.data[c * w * h + y * w + x] = 0.05;
+    }
+  }
+  const flat = (v: number) => rgbImage(w, h, new Float32Array(3 * w * h).fill(v));
+  const previous = { output: flat(0.2), frame: occluded };
+  const older = { output: flat(0.8), frame: scene };
+  const short = await warpedPrevious([previous], scene);
+  const long = await warpedPrevious([previous, older], scene);
+  const at = (image: RgbImage, x: number, y: number) => image.data[y * w + x];
+  // Away from the square the previous frame is reliable, and it is taken.
+  assertEquals(short.reliability.data[10 * w + 10], 1);
+  assertAlmostEquals(at(long.image, 10, 10), 0.2, 1e-6);
+  // In the square's middle it is not; the older frame is, and it is taken.
+  assertEquals(short.reliability.data[36 * w + 48], 0);
+  assertEquals(long.reliability.data[36 * w + 48], 1);
+  assertAlmostEquals(at(long.image, 48, 36), 0.8, 1e-6);
 });

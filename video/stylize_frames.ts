@@ -24,9 +24,7 @@ import {
   type StylizeOptions,
 } from "../mod.ts";
 import type { FeatureNetwork } from "../core/network/feature_network.ts";
-import { opticalFlow } from "./flow.ts";
-import { flowReliability } from "./reliability.ts";
-import { warpImage } from "./warp.ts";
+import { type EarlierFrame, warpedPrevious } from "./warped_previous.ts";
 
 /** Frames to stylise, all of one size. */
 export interface FrameSource {
@@ -82,6 +80,13 @@ export interface FramesJob {
   /** The frames to make, `[from, to)` (default all), and warm-up frames before `from`. */
   range?: { from: number; to: number; warmup?: number };
   /**
+   * How many frames back the temporal term looks (default `[1]`, the
+   * previous frame only): `[1, 2, 4]` also holds each pixel to the output
+   * 2 or 4 frames back where the previous frame could not see it
+   * (long-term consistency).
+   */
+  earlier?: readonly number[];
+  /**
    * Where warm-up frames go (kept, so a resumed chunk skips them, and so its
    * seam with the chunk before can be blended; `assembleFrames`). Without
    * it they are made and dropped.
@@ -105,20 +110,6 @@ export interface FramesResult {
   warnings: string[];
 }
 
-/** The previous output moved onto this frame, and where that can be trusted. */
-async function warpedPrevious(
-  previousOutput: RgbImage,
-  previousFrame: RgbImage,
-  frame: RgbImage,
-): Promise<{ image: RgbImage; reliability: ReturnType<typeof flowReliability> }> {
-  const backward = await opticalFlow(frame, previousFrame);
-  const forward = await opticalFlow(previousFrame, frame);
-  return {
-    image: warpImage(previousOutput, backward),
-    reliability: flowReliability(backward, forward),
-  };
-}
-
 /**
  * Stylises the frames of `job.range` in order.
  *
@@ -139,13 +130,25 @@ export async function stylizeFrames(
   if (to > job.frames.count) {
     throw new RangeError(`frames: the range ends at ${to}, past the last frame`);
   }
+  // Frames of this chain: its warm-up frames, then its own (stored, or made now).
+  const chainStart = Math.max(0, from - (job.range?.warmup ?? 0));
   // Warm-up is for a chain that starts here: not needed when `from` is done.
-  const settled = await job.outputs.has(from);
-  const start = settled ? from : Math.max(0, from - (job.range?.warmup ?? 0));
+  const start = (await job.outputs.has(from)) ? from : chainStart;
   const chained = job.plugins.some((u) => u.plugin.spec.reference === "previous");
+  const offsets = [...new Set(job.earlier ?? [1])].sort((a, b) => a - b);
+  if (!offsets.length || offsets.some((j) => !Number.isInteger(j) || j < 1)) {
+    throw new RangeError(`frames: earlier frames must be whole numbers ≥ 1, got ${offsets}`);
+  }
+  const madeHere = new Map<number, RgbImage>();
+  const earlierOutput = async (k: number): Promise<RgbImage | undefined> => {
+    if (k < chainStart) return undefined;
+    const known = madeHere.get(k);
+    if (known) return known;
+    const sink = k < from ? job.warmups : job.outputs;
+    return sink && (await sink.has(k)) ? await sink.read(k) : undefined;
+  };
   const emit = options.onProgress ?? (() => {});
   const result: FramesResult = { made: 0, skipped: 0, warnings: [] };
-  let previous: { output: RgbImage; frame: RgbImage } | undefined;
   let done = 0;
   for (let i = start; i < to; i++) {
     options.signal?.throwIfAborted();
@@ -157,19 +160,21 @@ export async function stylizeFrames(
         done++;
         emit({ type: "frame", frame: i, frames: to - from, done, status: "skipped", seconds: 0 });
       }
-      // The next frame chains on to this one (read only if it will be made).
-      previous = undefined;
       continue;
     }
     const t0 = performance.now();
     const frame = await job.frames.read(i);
-    const before = i - 1 < from ? job.warmups : job.outputs;
-    if (chained && !previous && i > start && before && (await before.has(i - 1))) {
-      previous = { output: await before.read(i - 1), frame: await job.frames.read(i - 1) };
+    const earlier: EarlierFrame[] = [];
+    for (const j of chained ? offsets : []) {
+      const output = await earlierOutput(i - j);
+      // The chain runs from the previous frame: without it, no temporal term.
+      if (!output) {
+        if (j === offsets[0]) break;
+        continue;
+      }
+      earlier.push({ output, frame: await job.frames.read(i - j) });
     }
-    const warped = chained && previous
-      ? await warpedPrevious(previous.output, previous.frame, frame)
-      : undefined;
+    const warped = earlier.length ? await warpedPrevious(earlier, frame) : undefined;
     // The first frame of a chain has no previous one: the temporal term sits out.
     const plugins = warped
       ? job.plugins
@@ -197,6 +202,8 @@ export async function stylizeFrames(
       // file), so a resumed or chunked run makes the same frames as one run.
       output = await sink.read(i);
     }
+    madeHere.set(i, output);
+    for (const k of madeHere.keys()) if (k < i - offsets[offsets.length - 1]) madeHere.delete(k);
     result.made++;
     if (!warmup) done++;
     emit({
@@ -207,7 +214,6 @@ export async function stylizeFrames(
       status: warmup ? "warmup" : "made",
       seconds: (performance.now() - t0) / 1000,
     });
-    previous = { output, frame };
   }
   return result;
 }
