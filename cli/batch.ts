@@ -16,7 +16,7 @@ import { type Flag, FLAGS, helpText, numberFlag, parseCommandLine, UsageError } 
 import { type Command, runCommand } from "./command.ts";
 import { openNetwork, pluginRegistry, recipeFromFlags } from "./job_setup.ts";
 import { type InputFile, InputGuard } from "./input_guard.ts";
-import { autoMemory } from "./memory.ts";
+import { autoMemory, collectGarbage } from "./memory.ts";
 import { formatDuration, progressMode, ProgressReporter } from "./progress.ts";
 import { VERSION } from "./version.ts";
 import { batchId } from "./queued_frames.ts";
@@ -223,6 +223,7 @@ async function batchCommand(argv: readonly string[], command: Command): Promise<
         signal: controller.signal,
         threads,
         memory: autoMemory(),
+        collectGarbage,
         onProgress: (e) => reporter.event(e),
       });
       await writeImage(result.image, outputs[i]);

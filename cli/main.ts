@@ -8,7 +8,7 @@
  * @module
  */
 
-import { autoMemory, describeMemory } from "./memory.ts";
+import { autoMemory, collectGarbage, describeMemory } from "./memory.ts";
 import { basename, dirname, join } from "node:path";
 import { type RgbImage, stylize } from "../mod.ts";
 import { checkWritable, formatOf, readImage, writeFileAtomic, writeImage } from "../io.ts";
@@ -166,6 +166,7 @@ async function imageCommand(argv: readonly string[], command: Command): Promise<
       signal: controller.signal,
       threads,
       memory: autoMemory(),
+      collectGarbage,
       onNotice: (m) => reporter.say(m),
       onProgress: (e) => {
         reporter.event(e);

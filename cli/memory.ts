@@ -5,6 +5,8 @@
  * @module
  */
 
+import v8 from "node:v8";
+import vm from "node:vm";
 import { formatBytes, parseBytes } from "../core/tiling/budget.ts";
 
 /** Share of the free memory an `auto` budget takes. */
@@ -21,4 +23,21 @@ export function describeMemory(setting: string): string {
   return bytes === undefined
     ? `${formatBytes(autoMemory())} (auto: ${AUTO_SHARE * 100} % of the free memory)`
     : formatBytes(bytes);
+}
+
+let collector: (() => void) | undefined;
+
+/**
+ * V8's garbage collector, for the driver to call between scales: a large
+ * run's arrays of the scale before are then gone before the next scale
+ * takes its share of the budget (measured: a 4096 px run in four scales
+ * peaked 5 % over a 4 GB budget without it). Exposed at run time, as the
+ * command line cannot take V8 flags.
+ */
+export function collectGarbage(): void {
+  if (!collector) {
+    v8.setFlagsFromString("--expose-gc");
+    collector = vm.runInNewContext("gc") as () => void;
+  }
+  collector();
 }

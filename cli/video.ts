@@ -18,7 +18,7 @@ import { type Command, runCommand } from "./command.ts";
 import { openNetwork, pluginRegistry, recipeFromFlags } from "./job_setup.ts";
 import { type InputFile, InputGuard } from "./input_guard.ts";
 import { checkMaskCount, listMaskFiles, maskFiles, readMasks, recipeMaskPaths } from "./masks.ts";
-import { autoMemory, describeMemory } from "./memory.ts";
+import { autoMemory, collectGarbage, describeMemory } from "./memory.ts";
 import { formatDuration, progressMode, ProgressReporter } from "./progress.ts";
 import { VERSION } from "./version.ts";
 import { checkFfmpeg, encodeVideo } from "../video/ffmpeg.ts";
@@ -322,6 +322,7 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
         signal: controller.signal,
         threads,
         memory: autoMemory(),
+        collectGarbage,
         // Every frame's run says the same notices (the backend): once is enough.
         onNotice: (m) => {
           if (!notices.has(m)) reporter.say(m);

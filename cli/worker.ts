@@ -18,7 +18,7 @@ import { runCommand } from "./command.ts";
 import { openNetwork } from "./job_setup.ts";
 import { addSourcePlugins } from "./plugin_sources.ts";
 import { ProgressReporter } from "./progress.ts";
-import { autoMemory } from "./memory.ts";
+import { autoMemory, collectGarbage } from "./memory.ts";
 import { type JobData, QUEUE_NAME, runJob } from "../queue/jobs.ts";
 import { redisBlobs } from "../queue/blobs.ts";
 import { connectRedis } from "../queue/redis.ts";
@@ -104,6 +104,7 @@ export function workerMain(argv: readonly string[]): Promise<number> {
         },
         threads,
         memory: autoMemory(),
+        collectGarbage,
         signal,
         onProgress: (done, total) => void job.updateProgress({ done, total }),
       });

@@ -102,6 +102,12 @@ export interface StylizeOptions {
    * of the free memory). Absent: no limit, the whole image at once.
    */
   memory?: number;
+  /**
+   * Collects garbage (the CLI passes V8's collector). Called between scales,
+   * once the previous scale's optimiser arrays are dropped, so they do not
+   * sit uncollected beside the next scale's within the memory budget.
+   */
+  collectGarbage?: () => void;
 }
 
 /** The outcome of a run. */
@@ -408,6 +414,7 @@ export async function stylize(
       ? resizeImage(image, size)
       : startImage(settings, size, input, content);
     image = undefined;
+    if (k > 0) options.collectGarbage?.();
     const memory: MemoryPlan | undefined = budget === undefined
       ? undefined
       : memoryPlan(network.description, layersRead.flat(), {

@@ -76,6 +76,8 @@ export interface JobContext {
   threads?: number;
   /** Bytes a run whose budget is `auto` may take (large frames then go in tiles). */
   memory?: number;
+  /** Collects garbage between scales (see `StylizeOptions.collectGarbage`). */
+  collectGarbage?: () => void;
   /** Stops the job. */
   signal?: AbortSignal;
   /** Progress: items done of the job's items. */
@@ -122,6 +124,7 @@ export async function runJob(job: JobData, context: JobContext): Promise<void> {
   const options = {
     threads: context.threads,
     memory: context.memory,
+    collectGarbage: context.collectGarbage,
     signal: context.signal,
     onNotice: context.onNotice,
   };
