@@ -78,8 +78,10 @@ export function lbfgs<E extends Evaluated>(
     bounds !== undefined &&
     ((x[i] <= bounds.lower && g[i] > 0) || (x[i] >= bounds.upper && g[i] < 0));
 
+  // One direction buffer for every step: a new float64 array per step (two
+  // image-sized vectors) would wait uncollected beside the next one.
+  const q = new Float64Array(n);
   function direction(g: Float32Array): Float64Array {
-    const q = new Float64Array(n);
     for (let i = 0; i < n; i++) q[i] = frozen(i, g) ? 0 : g[i];
     const alpha = new Array<number>(s.length);
     for (let k = s.length - 1; k >= 0; k--) {
