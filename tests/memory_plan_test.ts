@@ -116,7 +116,7 @@ Deno.test("a tight budget cuts L-BFGS pairs, then falls back to Adam; too tight 
   const adam = memoryPlan(vgg, vggLayers, {
     size,
     settings,
-    bytes: RUNTIME_BYTES + sessionsOf(vggLayers) + 8.5 * vector + 0.3e9,
+    bytes: RUNTIME_BYTES + sessionsOf(vggLayers) + 9.5 * vector + 0.3e9,
     referenceLayers: [],
   });
   assertEquals(adam.optimizer, "adam");
