@@ -8,7 +8,7 @@
  * @module
  */
 
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
 import { basename, extname, join, resolve } from "node:path";
 import { stylize } from "../mod.ts";
 import { decodeImage, readImage, writeFileAtomic, writeImage } from "../io.ts";
@@ -22,6 +22,7 @@ import { VERSION } from "./version.ts";
 import { batchId } from "./queued_frames.ts";
 import type { ImageJob } from "../queue/jobs.ts";
 import { runBatch } from "../queue/producer.ts";
+import { imageFilesIn } from "../video/frame_files.ts";
 import { connectRedis } from "../queue/redis.ts";
 
 /** The flags of the image command that mean nothing for a batch. */
@@ -53,8 +54,6 @@ export const BATCH_FLAGS: readonly Flag[] = [
   },
 ];
 
-const IMAGE_FILE = /\.(png|jpe?g|webp|tiff?|bmp|gif|avif)$/i;
-
 /** The image files named: files as given, folders by their image files in name order. */
 async function contentFiles(paths: readonly string[]): Promise<string[]> {
   const files: string[] = [];
@@ -69,10 +68,9 @@ async function contentFiles(paths: readonly string[]): Promise<string[]> {
       files.push(path);
       continue;
     }
-    const names = (await readdir(path)).filter((n) => IMAGE_FILE.test(n))
-      .sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
-    if (!names.length) throw new UsageError(`${path}: the folder holds no image files`);
-    files.push(...names.map((n) => join(path, n)));
+    const inside = await imageFilesIn(path);
+    if (!inside.length) throw new UsageError(`${path}: the folder holds no image files`);
+    files.push(...inside);
   }
   return files;
 }

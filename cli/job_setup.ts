@@ -14,6 +14,7 @@ import {
   type Plugin,
   type PluginUse,
   type Recipe,
+  temporal,
 } from "../mod.ts";
 import type { NetworkDescription } from "../core/network/description.ts";
 import type { FeatureNetwork } from "../core/network/feature_network.ts";
@@ -24,6 +25,12 @@ import { FileStore } from "../io.ts";
 import { applyFlags, type CliArgs, type Flag, UsageError } from "./args.ts";
 import { addSourcePlugins } from "./plugin_sources.ts";
 import type { ProgressReporter } from "./progress.ts";
+
+/** The plugins a video run knows: the built-ins and `temporal` (which needs video frames). */
+export const VIDEO_PLUGINS: ReadonlyMap<string, Plugin> = new Map([
+  ...BUILTIN_PLUGINS,
+  [temporal.name, temporal],
+]);
 
 /** A JSON file's value, or a usage error naming `what` (a flag). */
 export async function readJson(path: string, what: string): Promise<unknown> {

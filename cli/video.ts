@@ -10,12 +10,12 @@
 
 import { join, resolve } from "node:path";
 import { rm } from "node:fs/promises";
-import { BUILTIN_PLUGINS, integerOption, temporal } from "../mod.ts";
+import { integerOption } from "../mod.ts";
 import { DEFAULT_PLUGINS } from "../core/recipe.ts";
 import { readImage, writeFileAtomic } from "../io.ts";
 import { type Flag, FLAGS, helpText, numberFlag, parseCommandLine, UsageError } from "./args.ts";
 import { type Command, runCommand } from "./command.ts";
-import { openNetwork, pluginRegistry, recipeFromFlags } from "./job_setup.ts";
+import { openNetwork, pluginRegistry, recipeFromFlags, VIDEO_PLUGINS } from "./job_setup.ts";
 import { type InputFile, InputGuard } from "./input_guard.ts";
 import { checkMaskCount, listMaskFiles, maskFiles, readMasks, recipeMaskPaths } from "./masks.ts";
 import { autoMemory, collectGarbage, describeMemory } from "./memory.ts";
@@ -140,7 +140,7 @@ async function videoCommand(argv: readonly string[], command: Command): Promise<
   const pluginModules = (flags.plugin as string[] | undefined) ?? [];
   const registry = await pluginRegistry(
     pluginModules,
-    new Map([...BUILTIN_PLUGINS, [temporal.name, temporal]]),
+    VIDEO_PLUGINS,
   );
   if (flags.help) {
     console.log(helpText(VERSION, {

@@ -10,12 +10,12 @@
 
 import { parseArgs } from "node:util";
 import { Worker } from "bullmq";
-import { BUILTIN_PLUGINS, parseRecipe, type Plugin, temporal } from "../mod.ts";
+import { parseRecipe, type Plugin } from "../mod.ts";
 import type { FeatureNetwork } from "../core/network/feature_network.ts";
 import { parseSources } from "../core/plugin_module.ts";
 import { UsageError } from "./args.ts";
 import { runCommand } from "./command.ts";
-import { openNetwork } from "./job_setup.ts";
+import { openNetwork, VIDEO_PLUGINS } from "./job_setup.ts";
 import { addSourcePlugins } from "./plugin_sources.ts";
 import { ProgressReporter } from "./progress.ts";
 import { autoMemory, collectGarbage } from "./memory.ts";
@@ -86,7 +86,7 @@ export function workerMain(argv: readonly string[]): Promise<number> {
       await runJob(data, {
         blobs: redisBlobs(redis, data.batch),
         parse: (json) => {
-          const registry = new Map<string, Plugin>([...BUILTIN_PLUGINS, [temporal.name, temporal]]);
+          const registry = new Map<string, Plugin>(VIDEO_PLUGINS);
           const sources = parseSources(json.sources);
           if (sources) addSourcePlugins(sources, registry, { onNotice: say });
           const { recipe, uses } = parseRecipe(json, registry);

@@ -57,6 +57,13 @@ export interface FrameInput extends FrameSource {
   readonly audioFrom?: string;
 }
 
+/** The image files of a folder, in name order with numbers by value (`f2` before `f10`). */
+export async function imageFilesIn(folder: string): Promise<string[]> {
+  const names = (await readdir(folder)).filter((n) => IMAGE_FILE.test(n));
+  names.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
+  return names.map((n) => join(folder, n));
+}
+
 /** Image files of a folder or a pattern, in frame order. */
 async function imageFiles(input: string): Promise<string[]> {
   if (NUMBER.test(input)) {
@@ -69,10 +76,9 @@ async function imageFiles(input: string): Promise<string[]> {
     }
     return files;
   }
-  const names = (await readdir(input)).filter((n) => IMAGE_FILE.test(n));
-  if (!names.length) throw new VideoError(`${input}: the folder holds no image files`);
-  names.sort((a, b) => a.localeCompare(b, "en", { numeric: true }));
-  return names.map((n) => join(input, n));
+  const files = await imageFilesIn(input);
+  if (!files.length) throw new VideoError(`${input}: the folder holds no image files`);
+  return files;
 }
 
 /**
